@@ -36,4 +36,9 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by generated encoders; out of line to keep the encoders small.
+[[noreturn]] void throw_unsupported_field(const char* field, int16_t version);
+[[noreturn]] void throw_null_field(const char* field, int16_t version);
+[[noreturn]] void throw_tags_at_non_flexible_version(int16_t version);
+
 } // namespace kafka

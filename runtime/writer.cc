@@ -1,6 +1,7 @@
 #include "runtime/writer.h"
 
 #include <new>
+#include <utility>
 
 namespace kafka {
 

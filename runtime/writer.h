@@ -117,6 +117,12 @@ private:
     size_t referenced_ = 0;
 };
 
+// An array's element count as written on the wire.
+inline int32_t checked_count(size_t n) {
+    if (n > 0x7fffffff) throw EncodeError("array of " + std::to_string(n) + " elements is too large");
+    return static_cast<int32_t>(n);
+}
+
 // Encoded sizes, for the generated size() functions.
 inline size_t uvarint_size(uint32_t v) { return v < (1u << 7) ? 1 : v < (1u << 14) ? 2 : v < (1u << 21) ? 3 : v < (1u << 28) ? 4 : 5; }
 inline size_t uvarlong_size(uint64_t v) {

@@ -93,6 +93,17 @@ def remainder(reach: Versions, taken: Versions) -> Versions:
 def negate(c: Cond) -> Cond:
     if isinstance(c, bool):
         return not c
+    m = re.fullmatch(r"version >= (\d+)", c)
+    if m:
+        return f"version < {m.group(1)}"
+    m = re.fullmatch(r"version <= (\d+)", c)
+    if m:
+        return f"version > {m.group(1)}"
+    m = re.fullmatch(r"version >= (\d+) && version <= (\d+)", c)
+    if m:
+        return f"version < {m.group(1)} || version > {m.group(2)}"
+    if c.startswith("!") and re.fullmatch(r"![\w.>()-]+", c) and c.count("(") == c.count(")"):
+        return c[1:]
     return f"!({c})"
 
 
@@ -215,7 +226,7 @@ def build(msg: Message) -> CMessage:
         if r.empty:
             r = msg.valid_versions
         is_root = s.name == msg.name and s.fields is msg.fields
-        cs = CStruct(s, s.name, msg.name if is_root else f"{msg.name}::{s.name}", r, [],
+        cs = CStruct(s, s.name, msg.name if is_root else f"{cm.stem}::{s.name}", r, [],
                      msg.flexible_versions, cm)
         cs.fields = [_field(f, r, msg) for f in s.fields]
         cm.structs.append(cs)
@@ -258,8 +269,8 @@ def default_init(f: Field, optional: bool) -> str:
     """The default member initializer, without braces; "" when value-initialisation is right."""
     kind, d = f.type.kind, f.default
     if optional:
-        if d is None:
-            return ""
+        if d is None or (kind == "records" and not f.default_given):
+            return ""   # null; Kafka's records default to null
         inner = default_init(f, False)
         return "std::in_place" + (f", {inner}" if inner else "")
     if kind in INTEGERS:
@@ -292,7 +303,7 @@ def is_default(cf: CField, x: str) -> str:
         return f"{v}.empty()"          # bytes, records, arrays
 
     if cf.optional:
-        if f.default is None:
+        if f.default is None or (kind == "records" and not f.default_given):
             return f"!{x}.has_value()"
         return f"({x}.has_value() && {plain('(*' + x + ')')})"
     return plain(x)
@@ -419,7 +430,7 @@ def encode_body(cs: CStruct, mode: str) -> list[str]:
         check = []
         present = cond(cf.f.versions, cs.reach)
         if present is not True and not cf.f.ignorable and mode == "write":
-            check = [f"if (!({is_default(cf, x)})) ::kafka::throw_unsupported_field({cpp_string(cf.path)}, version);"]
+            check = [f"if ({negate(is_default(cf, x))}) ::kafka::throw_unsupported_field({cpp_string(cf.path)}, version);"]
         if c is True:
             out += write
         elif c is False:
@@ -459,7 +470,7 @@ def tagged_out(cs: CStruct, reach: Versions, mode: str) -> list[str]:
     for cf in tagged:
         c = cond(cf.tagged, reach)
         flag = f"has_tag_{cf.f.tag}"
-        expr = f"!({is_default(cf, cf.name)})"
+        expr = negate(is_default(cf, cf.name))
         if c is not True:
             expr = f"({c}) && {expr}"
         out.append(f"    const bool {flag} = {expr};")
@@ -583,4 +594,4 @@ def fill_value(cf: CField, x: str, reach: Versions) -> list[str]:
 
 
 def _rng(kind: str) -> str:
-    return {"records": "bytes"}.get(kind, kind)
+    return {"records": "bytes", "bool": "boolean"}.get(kind, kind)
