@@ -143,10 +143,11 @@ void add_partitions_to_txn_request::AddPartitionsToTxnTransaction::decode([[mayb
     verify_only = r.read_bool();
     r.at("AddPartitionsToTxnRequest.Transactions.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -269,10 +270,11 @@ void AddPartitionsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     if (version >= 4) {
         r.at("AddPartitionsToTxnRequest.Transactions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = transactions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -298,20 +300,22 @@ void AddPartitionsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
         if (version >= 3) {
             r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = v3_and_below_topics;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = v3_and_below_topics;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }

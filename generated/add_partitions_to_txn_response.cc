@@ -115,20 +115,22 @@ void add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::decode([[may
     if (version >= 3) {
         r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = results_by_partition;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = results_by_partition;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -182,10 +184,11 @@ void add_partitions_to_txn_response::AddPartitionsToTxnResult::decode([[maybe_un
     transactional_id = r.read_compact_string();
     r.at("AddPartitionsToTxnResponse.ResultsByTransaction.TopicResults");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topic_results;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -281,10 +284,11 @@ void AddPartitionsToTxnResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[m
     if (version >= 4) {
         r.at("AddPartitionsToTxnResponse.ResultsByTransaction");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = results_by_transaction;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -293,20 +297,22 @@ void AddPartitionsToTxnResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[m
         if (version >= 3) {
             r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = results_by_topic_v3_and_below;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = results_by_topic_v3_and_below;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }

@@ -210,20 +210,22 @@ void alter_client_quotas_request::EntryData::decode([[maybe_unused]] ::kafka::Re
     if (version >= 1) {
         r.at("AlterClientQuotasRequest.Entries.Entity");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterClientQuotasRequest.Entries.Entity");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -231,20 +233,22 @@ void alter_client_quotas_request::EntryData::decode([[maybe_unused]] ::kafka::Re
     if (version >= 1) {
         r.at("AlterClientQuotasRequest.Entries.Ops");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(11);
             if (count < 0) r.fail_null();
             {
                 auto& v = ops;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterClientQuotasRequest.Entries.Ops");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(11);
             if (count < 0) r.fail_null();
             {
                 auto& v = ops;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -313,20 +317,22 @@ void AlterClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     if (version >= 1) {
         r.at("AlterClientQuotasRequest.Entries");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = entries;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterClientQuotasRequest.Entries");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = entries;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -145,20 +145,22 @@ void alter_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka::R
     if (version >= 1) {
         r.at("AlterClientQuotasResponse.Entries.Entity");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterClientQuotasResponse.Entries.Entity");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -231,20 +233,22 @@ void AlterClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     if (version >= 1) {
         r.at("AlterClientQuotasResponse.Entries");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = entries;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterClientQuotasResponse.Entries");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = entries;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

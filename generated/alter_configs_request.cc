@@ -145,20 +145,22 @@ void alter_configs_request::AlterConfigsResource::decode([[maybe_unused]] ::kafk
     if (version >= 2) {
         r.at("AlterConfigsRequest.Resources.Configs");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterConfigsRequest.Resources.Configs");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -229,20 +231,22 @@ void AlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 2) {
         r.at("AlterConfigsRequest.Resources");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("AlterConfigsRequest.Resources");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -138,19 +138,21 @@ void AlterUserScramCredentialsRequest::decode([[maybe_unused]] ::kafka::Reader& 
     *this = AlterUserScramCredentialsRequest{};
     r.at("AlterUserScramCredentialsRequest.Deletions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = deletions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("AlterUserScramCredentialsRequest.Upsertions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(9);
         if (count < 0) r.fail_null();
         {
             auto& v = upsertions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -83,10 +83,11 @@ void AlterUserScramCredentialsResponse::decode([[maybe_unused]] ::kafka::Reader&
     throttle_time_ms = r.read_int32();
     r.at("AlterUserScramCredentialsResponse.Results");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(5);
         if (count < 0) r.fail_null();
         {
             auto& v = results;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -299,20 +299,22 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 3) {
         r.at("ApiVersionsResponse.ApiKeys");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = api_keys;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ApiVersionsResponse.ApiKeys");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = api_keys;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -334,10 +336,11 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                         ::kafka::Reader& r = outer;
                         r.at("ApiVersionsResponse.SupportedFeatures");
                         {
-                            const int32_t count = r.read_compact_array_length(1);
+                            const int32_t count = r.read_compact_array_length(6);
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = supported_features;
+                                v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }
                         }
@@ -357,10 +360,11 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                         ::kafka::Reader& r = outer;
                         r.at("ApiVersionsResponse.FinalizedFeatures");
                         {
-                            const int32_t count = r.read_compact_array_length(1);
+                            const int32_t count = r.read_compact_array_length(6);
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = finalized_features;
+                                v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }
                         }

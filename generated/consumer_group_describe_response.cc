@@ -89,10 +89,11 @@ void consumer_group_describe_response::Assignment::decode([[maybe_unused]] ::kaf
     *this = Assignment{};
     r.at("ConsumerGroupDescribeResponse.commonStructs.Assignment.TopicPartitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(19);
         if (count < 0) r.fail_null();
         {
             auto& v = topic_partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -171,6 +172,7 @@ void consumer_group_describe_response::Member::decode([[maybe_unused]] ::kafka::
         if (count < 0) r.fail_null();
         {
             auto& v = subscribed_topic_names;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
     }
@@ -269,10 +271,11 @@ void consumer_group_describe_response::DescribedGroup::decode([[maybe_unused]] :
     assignor_name = r.read_compact_string();
     r.at("ConsumerGroupDescribeResponse.Groups.Members");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(16);
         if (count < 0) r.fail_null();
         {
             auto& v = members;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -339,10 +342,11 @@ void ConsumerGroupDescribeResponse::decode([[maybe_unused]] ::kafka::Reader& r, 
     throttle_time_ms = r.read_int32();
     r.at("ConsumerGroupDescribeResponse.Groups");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(20);
         if (count < 0) r.fail_null();
         {
             auto& v = groups;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

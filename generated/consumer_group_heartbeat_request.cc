@@ -143,6 +143,7 @@ void ConsumerGroupHeartbeatRequest::decode([[maybe_unused]] ::kafka::Reader& r, 
             subscribed_topic_names.reset();
         } else {
             auto& v = subscribed_topic_names.emplace();
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
     }
@@ -154,11 +155,12 @@ void ConsumerGroupHeartbeatRequest::decode([[maybe_unused]] ::kafka::Reader& r, 
     server_assignor = r.read_compact_nullable_string();
     r.at("ConsumerGroupHeartbeatRequest.TopicPartitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(18);
         if (count < 0) {
             topic_partitions.reset();
         } else {
             auto& v = topic_partitions.emplace();
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

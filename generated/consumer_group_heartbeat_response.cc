@@ -83,10 +83,11 @@ void consumer_group_heartbeat_response::Assignment::decode([[maybe_unused]] ::ka
     *this = Assignment{};
     r.at("ConsumerGroupHeartbeatResponse.Assignment.TopicPartitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(18);
         if (count < 0) r.fail_null();
         {
             auto& v = topic_partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -74,10 +74,11 @@ void ConsumerProtocolAssignment::decode([[maybe_unused]] ::kafka::Reader& r, [[m
     *this = ConsumerProtocolAssignment{};
     r.at("ConsumerProtocolAssignment.AssignedPartitions");
     {
-        const int32_t count = r.read_array_length(1);
+        const int32_t count = r.read_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = assigned_partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

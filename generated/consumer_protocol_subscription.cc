@@ -98,6 +98,7 @@ void ConsumerProtocolSubscription::decode([[maybe_unused]] ::kafka::Reader& r, [
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
         }
     }
@@ -106,10 +107,11 @@ void ConsumerProtocolSubscription::decode([[maybe_unused]] ::kafka::Reader& r, [
     if (version >= 1) {
         r.at("ConsumerProtocolSubscription.OwnedPartitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = owned_partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -176,20 +176,22 @@ void CreateAclsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
     if (version >= 2) {
         r.at("CreateAclsRequest.Creations");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = creations;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreateAclsRequest.Creations");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(9);
             if (count < 0) r.fail_null();
             {
                 auto& v = creations;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

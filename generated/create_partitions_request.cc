@@ -162,22 +162,24 @@ void create_partitions_request::CreatePartitionsTopic::decode([[maybe_unused]] :
     if (version >= 2) {
         r.at("CreatePartitionsRequest.Topics.Assignments");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(2);
             if (count < 0) {
                 assignments.reset();
             } else {
                 auto& v = assignments.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreatePartitionsRequest.Topics.Assignments");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) {
                 assignments.reset();
             } else {
                 auto& v = assignments.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -250,20 +252,22 @@ void CreatePartitionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     if (version >= 2) {
         r.at("CreatePartitionsRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreatePartitionsRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

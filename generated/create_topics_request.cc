@@ -249,20 +249,22 @@ void create_topics_request::CreatableTopic::decode([[maybe_unused]] ::kafka::Rea
     if (version >= 5) {
         r.at("CreateTopicsRequest.Topics.Assignments");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = assignments;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreateTopicsRequest.Topics.Assignments");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = assignments;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -270,20 +272,22 @@ void create_topics_request::CreatableTopic::decode([[maybe_unused]] ::kafka::Rea
     if (version >= 5) {
         r.at("CreateTopicsRequest.Topics.Configs");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreateTopicsRequest.Topics.Configs");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -367,20 +371,22 @@ void CreateTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 5) {
         r.at("CreateTopicsRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreateTopicsRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(16);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -210,11 +210,12 @@ void create_topics_response::CreatableTopicResult::decode([[maybe_unused]] ::kaf
     if (version >= 5) {
         r.at("CreateTopicsResponse.Topics.Configs");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(6);
             if (count < 0) {
                 configs.reset();
             } else {
                 auto& v = configs.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -313,20 +314,22 @@ void CreateTopicsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     if (version >= 5) {
         r.at("CreateTopicsResponse.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(12);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("CreateTopicsResponse.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -222,20 +222,22 @@ void delete_acls_response::DeleteAclsFilterResult::decode([[maybe_unused]] ::kaf
     if (version >= 2) {
         r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(11);
             if (count < 0) r.fail_null();
             {
                 auto& v = matching_acls;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(13);
             if (count < 0) r.fail_null();
             {
                 auto& v = matching_acls;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -308,20 +310,22 @@ void DeleteAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     if (version >= 2) {
         r.at("DeleteAclsResponse.FilterResults");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = filter_results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DeleteAclsResponse.FilterResults");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = filter_results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

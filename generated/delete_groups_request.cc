@@ -49,6 +49,7 @@ void DeleteGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
             if (count < 0) r.fail_null();
             {
                 auto& v = groups_names;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }
         }
@@ -59,6 +60,7 @@ void DeleteGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
             if (count < 0) r.fail_null();
             {
                 auto& v = groups_names;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
             }
         }

@@ -115,20 +115,22 @@ void DeleteGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     if (version >= 2) {
         r.at("DeleteGroupsResponse.Results");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DeleteGroupsResponse.Results");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

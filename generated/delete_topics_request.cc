@@ -107,10 +107,11 @@ void DeleteTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 6) {
         r.at("DeleteTopicsRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(18);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -123,6 +124,7 @@ void DeleteTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                 if (count < 0) r.fail_null();
                 {
                     auto& v = topic_names;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
                 }
             }
@@ -133,6 +135,7 @@ void DeleteTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                 if (count < 0) r.fail_null();
                 {
                     auto& v = topic_names;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
                 }
             }

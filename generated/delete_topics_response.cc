@@ -149,20 +149,22 @@ void DeleteTopicsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     if (version >= 4) {
         r.at("DeleteTopicsResponse.Responses");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DeleteTopicsResponse.Responses");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -170,20 +170,22 @@ void describe_acls_response::DescribeAclsResource::decode([[maybe_unused]] ::kaf
     if (version >= 2) {
         r.at("DescribeAclsResponse.Resources.Acls");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = acls;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeAclsResponse.Resources.Acls");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = acls;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -279,20 +281,22 @@ void DescribeAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     if (version >= 2) {
         r.at("DescribeAclsResponse.Resources");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeAclsResponse.Resources");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

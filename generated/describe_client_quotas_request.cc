@@ -132,20 +132,22 @@ void DescribeClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
     if (version >= 1) {
         r.at("DescribeClientQuotasRequest.Components");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = components;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeClientQuotasRequest.Components");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = components;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

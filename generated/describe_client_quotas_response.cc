@@ -204,20 +204,22 @@ void describe_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka
     if (version >= 1) {
         r.at("DescribeClientQuotasResponse.Entries.Entity");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeClientQuotasResponse.Entries.Entity");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = entity;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -225,20 +227,22 @@ void describe_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka
     if (version >= 1) {
         r.at("DescribeClientQuotasResponse.Entries.Values");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = values;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeClientQuotasResponse.Entries.Values");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = values;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -346,22 +350,24 @@ void DescribeClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
     if (version >= 1) {
         r.at("DescribeClientQuotasResponse.Entries");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) {
                 entries.reset();
             } else {
                 auto& v = entries.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeClientQuotasResponse.Entries");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) {
                 entries.reset();
             } else {
                 auto& v = entries.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -120,10 +120,11 @@ void DescribeClusterResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     controller_id = r.read_int32();
     r.at("DescribeClusterResponse.Brokers");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(11);
         if (count < 0) r.fail_null();
         {
             auto& v = brokers;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

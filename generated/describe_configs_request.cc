@@ -87,6 +87,7 @@ void describe_configs_request::DescribeConfigsResource::decode([[maybe_unused]] 
                 configuration_keys.reset();
             } else {
                 auto& v = configuration_keys.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }
         }
@@ -98,6 +99,7 @@ void describe_configs_request::DescribeConfigsResource::decode([[maybe_unused]] 
                 configuration_keys.reset();
             } else {
                 auto& v = configuration_keys.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
             }
         }
@@ -184,20 +186,22 @@ void DescribeConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     if (version >= 4) {
         r.at("DescribeConfigsRequest.Resources");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeConfigsRequest.Resources");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -220,20 +220,22 @@ void describe_configs_response::DescribeConfigsResourceResult::decode([[maybe_un
         if (version >= 4) {
             r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(4);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = synonyms;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(5);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = synonyms;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
@@ -370,20 +372,22 @@ void describe_configs_response::DescribeConfigsResult::decode([[maybe_unused]] :
     if (version >= 4) {
         r.at("DescribeConfigsResponse.Results.Configs");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(9);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeConfigsResponse.Results.Configs");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -460,20 +464,22 @@ void DescribeConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     if (version >= 4) {
         r.at("DescribeConfigsResponse.Results");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeConfigsResponse.Results");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(11);
             if (count < 0) r.fail_null();
             {
                 auto& v = results;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -58,6 +58,7 @@ void DescribeGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }
         }
@@ -68,6 +69,7 @@ void DescribeGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
             }
         }

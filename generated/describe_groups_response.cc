@@ -287,20 +287,22 @@ void describe_groups_response::DescribedGroup::decode([[maybe_unused]] ::kafka::
     if (version >= 5) {
         r.at("DescribeGroupsResponse.Groups.Members");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = members;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeGroupsResponse.Groups.Members");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = members;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -391,20 +393,22 @@ void DescribeGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     if (version >= 5) {
         r.at("DescribeGroupsResponse.Groups");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(12);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeGroupsResponse.Groups");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

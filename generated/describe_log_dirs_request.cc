@@ -160,22 +160,24 @@ void DescribeLogDirsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     if (version >= 2) {
         r.at("DescribeLogDirsRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) {
                 topics.reset();
             } else {
                 auto& v = topics.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("DescribeLogDirsRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) {
                 topics.reset();
             } else {
                 auto& v = topics.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

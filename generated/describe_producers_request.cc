@@ -83,10 +83,11 @@ void DescribeProducersRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     *this = DescribeProducersRequest{};
     r.at("DescribeProducersRequest.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -109,10 +109,11 @@ void describe_producers_response::PartitionResponse::decode([[maybe_unused]] ::k
     error_message = r.read_compact_nullable_string();
     r.at("DescribeProducersResponse.Topics.Partitions.ActiveProducers");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(37);
         if (count < 0) r.fail_null();
         {
             auto& v = active_producers;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -167,10 +168,11 @@ void describe_producers_response::TopicResponse::decode([[maybe_unused]] ::kafka
     name = r.read_compact_string();
     r.at("DescribeProducersResponse.Topics.Partitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(9);
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -221,10 +223,11 @@ void DescribeProducersResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     throttle_time_ms = r.read_int32();
     r.at("DescribeProducersResponse.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -121,10 +121,11 @@ void DescribeTopicPartitionsRequest::decode([[maybe_unused]] ::kafka::Reader& r,
     *this = DescribeTopicPartitionsRequest{};
     r.at("DescribeTopicPartitionsRequest.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(2);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

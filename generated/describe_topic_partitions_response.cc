@@ -201,10 +201,11 @@ void describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic::d
     is_internal = r.read_bool();
     r.at("DescribeTopicPartitionsResponse.Topics.Partitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(20);
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -317,10 +318,11 @@ void DescribeTopicPartitionsResponse::decode([[maybe_unused]] ::kafka::Reader& r
     throttle_time_ms = r.read_int32();
     r.at("DescribeTopicPartitionsResponse.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(26);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -111,10 +111,11 @@ void describe_transactions_response::TransactionState::decode([[maybe_unused]] :
     producer_epoch = r.read_int16();
     r.at("DescribeTransactionsResponse.TransactionStates.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -177,10 +178,11 @@ void DescribeTransactionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
     throttle_time_ms = r.read_int32();
     r.at("DescribeTransactionsResponse.TransactionStates");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(28);
         if (count < 0) r.fail_null();
         {
             auto& v = transaction_states;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -75,11 +75,12 @@ void DescribeUserScramCredentialsRequest::decode([[maybe_unused]] ::kafka::Reade
     *this = DescribeUserScramCredentialsRequest{};
     r.at("DescribeUserScramCredentialsRequest.Users");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(2);
         if (count < 0) {
             users.reset();
         } else {
             auto& v = users.emplace();
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

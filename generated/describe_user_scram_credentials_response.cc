@@ -85,10 +85,11 @@ void describe_user_scram_credentials_response::DescribeUserScramCredentialsResul
     error_message = r.read_compact_nullable_string();
     r.at("DescribeUserScramCredentialsResponse.Results.CredentialInfos");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = credential_infos;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -151,10 +152,11 @@ void DescribeUserScramCredentialsResponse::decode([[maybe_unused]] ::kafka::Read
     error_message = r.read_compact_nullable_string();
     r.at("DescribeUserScramCredentialsResponse.Results");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = results;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

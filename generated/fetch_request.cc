@@ -259,20 +259,22 @@ void fetch_request::FetchTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     if (version >= 12) {
         r.at("FetchRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(33);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("FetchRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(16);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -600,20 +602,22 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
     if (version >= 12) {
         r.at("FetchRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("FetchRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -622,20 +626,22 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
         if (version >= 12) {
             r.at("FetchRequest.ForgottenTopicsData");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = forgotten_topics_data;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("FetchRequest.ForgottenTopicsData");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = forgotten_topics_data;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }

@@ -374,22 +374,24 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
         if (version >= 12) {
             r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(17);
                 if (count < 0) {
                     aborted_transactions.reset();
                 } else {
                     auto& v = aborted_transactions.emplace();
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(16);
                 if (count < 0) {
                     aborted_transactions.reset();
                 } else {
                     auto& v = aborted_transactions.emplace();
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
@@ -545,20 +547,22 @@ void fetch_response::FetchableTopicResponse::decode([[maybe_unused]] ::kafka::Re
     if (version >= 12) {
         r.at("FetchResponse.Responses.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(37);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("FetchResponse.Responses.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(18);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -749,20 +753,22 @@ void FetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]]
     if (version >= 12) {
         r.at("FetchResponse.Responses");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("FetchResponse.Responses");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -780,10 +786,11 @@ void FetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]]
                         ::kafka::Reader& r = outer;
                         r.at("FetchResponse.NodeEndpoints");
                         {
-                            const int32_t count = r.read_compact_array_length(1);
+                            const int32_t count = r.read_compact_array_length(11);
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = node_endpoints;
+                                v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }
                         }

@@ -85,6 +85,7 @@ void FindCoordinatorRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
             if (count < 0) r.fail_null();
             {
                 auto& v = coordinator_keys;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }
         }

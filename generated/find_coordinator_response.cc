@@ -209,10 +209,11 @@ void FindCoordinatorResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     if (version >= 4) {
         r.at("FindCoordinatorResponse.Coordinators");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = coordinators;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

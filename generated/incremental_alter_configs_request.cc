@@ -151,20 +151,22 @@ void incremental_alter_configs_request::AlterConfigsResource::decode([[maybe_unu
     if (version >= 1) {
         r.at("IncrementalAlterConfigsRequest.Resources.Configs");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("IncrementalAlterConfigsRequest.Resources.Configs");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = configs;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -235,20 +237,22 @@ void IncrementalAlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r,
     if (version >= 1) {
         r.at("IncrementalAlterConfigsRequest.Resources");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("IncrementalAlterConfigsRequest.Resources");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = resources;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -140,20 +140,22 @@ void IncrementalAlterConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r
     if (version >= 1) {
         r.at("IncrementalAlterConfigsResponse.Responses");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("IncrementalAlterConfigsResponse.Responses");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -174,20 +174,22 @@ void LeaveGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
         if (version >= 4) {
             r.at("LeaveGroupRequest.Members");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = members;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("LeaveGroupRequest.Members");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(4);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = members;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }

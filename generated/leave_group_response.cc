@@ -152,20 +152,22 @@ void LeaveGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
         if (version >= 4) {
             r.at("LeaveGroupResponse.Members");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(5);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = members;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("LeaveGroupResponse.Members");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = members;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }

@@ -162,20 +162,22 @@ void ListGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     if (version >= 3) {
         r.at("ListGroupsResponse.Groups");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ListGroupsResponse.Groups");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(4);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

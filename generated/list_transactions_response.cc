@@ -95,15 +95,17 @@ void ListTransactionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
         if (count < 0) r.fail_null();
         {
             auto& v = unknown_state_filters;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
     }
     r.at("ListTransactionsResponse.TransactionStates");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(11);
         if (count < 0) r.fail_null();
         {
             auto& v = transaction_states;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

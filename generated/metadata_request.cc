@@ -165,23 +165,25 @@ void MetadataRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused
     if (version >= 9) {
         r.at("MetadataRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(2);
             if (count < 0) {
                 topics.reset();
             } else {
                 auto& v = topics.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("MetadataRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(2);
             if (count < 0) {
                 topics.reset();
                 if (!topics.has_value() && !(version >= 1)) r.fail_null();
             } else {
                 auto& v = topics.emplace();
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -390,20 +390,22 @@ void metadata_response::MetadataResponseTopic::decode([[maybe_unused]] ::kafka::
     if (version >= 9) {
         r.at("MetadataResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(18);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("MetadataResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(18);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -535,20 +537,22 @@ void MetadataResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     if (version >= 9) {
         r.at("MetadataResponse.Brokers");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(11);
             if (count < 0) r.fail_null();
             {
                 auto& v = brokers;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("MetadataResponse.Brokers");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = brokers;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -569,20 +573,22 @@ void MetadataResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     if (version >= 9) {
         r.at("MetadataResponse.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(10);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("MetadataResponse.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -161,20 +161,22 @@ void offset_commit_request::OffsetCommitRequestTopic::decode([[maybe_unused]] ::
     if (version >= 8) {
         r.at("OffsetCommitRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(18);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("OffsetCommitRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -327,20 +329,22 @@ void OffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 8) {
         r.at("OffsetCommitRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("OffsetCommitRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -60,10 +60,11 @@ void offset_delete_request::OffsetDeleteRequestTopic::decode([[maybe_unused]] ::
     name = r.read_string();
     r.at("OffsetDeleteRequest.Topics.Partitions");
     {
-        const int32_t count = r.read_array_length(1);
+        const int32_t count = r.read_array_length(4);
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -104,10 +105,11 @@ void OffsetDeleteRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     group_id = r.read_string();
     r.at("OffsetDeleteRequest.Topics");
     {
-        const int32_t count = r.read_array_length(1);
+        const int32_t count = r.read_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

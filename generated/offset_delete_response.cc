@@ -66,10 +66,11 @@ void offset_delete_response::OffsetDeleteResponseTopic::decode([[maybe_unused]] 
     name = r.read_string();
     r.at("OffsetDeleteResponse.Topics.Partitions");
     {
-        const int32_t count = r.read_array_length(1);
+        const int32_t count = r.read_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -114,10 +115,11 @@ void OffsetDeleteResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     throttle_time_ms = r.read_int32();
     r.at("OffsetDeleteResponse.Topics");
     {
-        const int32_t count = r.read_array_length(1);
+        const int32_t count = r.read_array_length(6);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }

@@ -214,11 +214,12 @@ void offset_fetch_request::OffsetFetchRequestGroup::decode([[maybe_unused]] ::ka
     }
     r.at("OffsetFetchRequest.Groups.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) {
             topics.reset();
         } else {
             auto& v = topics.emplace();
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -357,23 +358,25 @@ void OffsetFetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
         if (version >= 6) {
             r.at("OffsetFetchRequest.Topics");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) {
                     topics.reset();
                 } else {
                     auto& v = topics.emplace();
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("OffsetFetchRequest.Topics");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) {
                     topics.reset();
                     if (!topics.has_value() && !(version >= 2)) r.fail_null();
                 } else {
                     auto& v = topics.emplace();
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
@@ -382,10 +385,11 @@ void OffsetFetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     if (version >= 8) {
         r.at("OffsetFetchRequest.Groups");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

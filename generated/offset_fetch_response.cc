@@ -152,20 +152,22 @@ void offset_fetch_response::OffsetFetchResponseTopic::decode([[maybe_unused]] ::
     if (version >= 6) {
         r.at("OffsetFetchResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(20);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("OffsetFetchResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(16);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -282,10 +284,11 @@ void offset_fetch_response::OffsetFetchResponseTopics::decode([[maybe_unused]] :
     name = r.read_compact_string();
     r.at("OffsetFetchResponse.Groups.Topics.Partitions");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(20);
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -338,10 +341,11 @@ void offset_fetch_response::OffsetFetchResponseGroup::decode([[maybe_unused]] ::
     group_id = r.read_compact_string();
     r.at("OffsetFetchResponse.Groups.Topics");
     {
-        const int32_t count = r.read_compact_array_length(1);
+        const int32_t count = r.read_compact_array_length(3);
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
@@ -444,20 +448,22 @@ void OffsetFetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
         if (version >= 6) {
             r.at("OffsetFetchResponse.Topics");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(3);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = topics;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("OffsetFetchResponse.Topics");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = topics;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
@@ -470,10 +476,11 @@ void OffsetFetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version >= 8) {
         r.at("OffsetFetchResponse.Groups");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(5);
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

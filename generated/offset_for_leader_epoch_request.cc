@@ -127,20 +127,22 @@ void offset_for_leader_epoch_request::OffsetForLeaderTopic::decode([[maybe_unuse
     if (version >= 4) {
         r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(13);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -217,20 +219,22 @@ void OffsetForLeaderEpochRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
     if (version >= 4) {
         r.at("OffsetForLeaderEpochRequest.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("OffsetForLeaderEpochRequest.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -128,20 +128,22 @@ void produce_request::TopicProduceData::decode([[maybe_unused]] ::kafka::Reader&
     if (version >= 9) {
         r.at("ProduceRequest.TopicData.PartitionData");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = partition_data;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ProduceRequest.TopicData.PartitionData");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(8);
             if (count < 0) r.fail_null();
             {
                 auto& v = partition_data;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -242,20 +244,22 @@ void ProduceRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]
     if (version >= 9) {
         r.at("ProduceRequest.TopicData");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = topic_data;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ProduceRequest.TopicData");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = topic_data;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

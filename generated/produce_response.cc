@@ -236,20 +236,22 @@ void produce_response::PartitionProduceResponse::decode([[maybe_unused]] ::kafka
         if (version >= 9) {
             r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors");
             {
-                const int32_t count = r.read_compact_array_length(1);
+                const int32_t count = r.read_compact_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = record_errors;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
         } else {
             r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors");
             {
-                const int32_t count = r.read_array_length(1);
+                const int32_t count = r.read_array_length(6);
                 if (count < 0) r.fail_null();
                 {
                     auto& v = record_errors;
+                    v.reserve(static_cast<size_t>(count));
                     for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                 }
             }
@@ -365,20 +367,22 @@ void produce_response::TopicProduceResponse::decode([[maybe_unused]] ::kafka::Re
     if (version >= 9) {
         r.at("ProduceResponse.Responses.PartitionResponses");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(33);
             if (count < 0) r.fail_null();
             {
                 auto& v = partition_responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ProduceResponse.Responses.PartitionResponses");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(14);
             if (count < 0) r.fail_null();
             {
                 auto& v = partition_responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -540,20 +544,22 @@ void ProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused
     if (version >= 9) {
         r.at("ProduceResponse.Responses");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("ProduceResponse.Responses");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = responses;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -575,10 +581,11 @@ void ProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused
                         ::kafka::Reader& r = outer;
                         r.at("ProduceResponse.NodeEndpoints");
                         {
-                            const int32_t count = r.read_compact_array_length(1);
+                            const int32_t count = r.read_compact_array_length(11);
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = node_endpoints;
+                                v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }
                         }

@@ -115,20 +115,22 @@ void txn_offset_commit_response::TxnOffsetCommitResponseTopic::decode([[maybe_un
     if (version >= 3) {
         r.at("TxnOffsetCommitResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(7);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("TxnOffsetCommitResponse.Topics.Partitions");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = partitions;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
@@ -199,20 +201,22 @@ void TxnOffsetCommitResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     if (version >= 3) {
         r.at("TxnOffsetCommitResponse.Topics");
         {
-            const int32_t count = r.read_compact_array_length(1);
+            const int32_t count = r.read_compact_array_length(3);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     } else {
         r.at("TxnOffsetCommitResponse.Topics");
         {
-            const int32_t count = r.read_array_length(1);
+            const int32_t count = r.read_array_length(6);
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }

@@ -154,6 +154,7 @@ class CField:
     regular: Versions       # versions where it is a regular (untagged) field
     tagged: Versions        # versions where it is tagged
     flex: Versions          # versions where its encoding is compact
+    message: Message = None
 
     @property
     def path(self) -> str:
@@ -249,7 +250,7 @@ def _field(f: Field, reach: Versions, msg: Message) -> CField:
         ctype = f"std::optional<{ctype}>"
     flex = f.flexible_versions if f.flexible_versions is not None else msg.flexible_versions
     return CField(f, member_name(f.name), ctype, optional, default_init(f, optional), reach, regular,
-                  tagged, flex)
+                  tagged, flex, msg)
 
 
 def element_type(f: Field) -> str:
@@ -369,18 +370,40 @@ def _scalar_read(kind: str, compact: bool, nullable: bool) -> str:
     return f"r.read_{'compact_' if compact else ''}{'nullable_' if nullable else ''}{base}()"
 
 
-def min_wire_size(f: Field, compact: bool) -> int:
+def element_min_size(f: Field, msg: Message, region: Versions) -> int:
+    """A lower bound of the wire size of one array element over the versions of region."""
     el = f.type.element
     if f.type.is_struct:
-        return 1
+        return min(struct_min_size(f.struct, msg, v) for v in range(region.lo, region.hi + 1))
     if el in FIXED:
         return FIXED[el][1]
+    compact = all(msg.flexible_versions.has(v) for v in range(region.lo, region.hi + 1))
     if el == "string":
         return 1 if compact else 2
     return 1 if compact else 4
 
 
-def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond) -> list[str]:
+def struct_min_size(s: Struct, msg: Message, v: int) -> int:
+    """The exact smallest encoding of struct s at version v: every field at its smallest."""
+    flexible = msg.flexible_versions.has(v)
+    n = 1 if flexible else 0          # the tagged-field count
+    for f in s.fields:
+        if not f.versions.has(v) or f.tagged_versions.has(v):
+            continue
+        fflex = (f.flexible_versions if f.flexible_versions is not None else msg.flexible_versions).has(v)
+        kind = f.type.kind
+        if kind == "array" or kind in ("bytes", "records"):
+            n += 1 if fflex else 4
+        elif kind == "string":
+            n += 1 if fflex else 2
+        elif kind == "struct":
+            n += 1 if f.nullable_versions.has(v) else struct_min_size(f.struct, msg, v)
+        else:
+            n += FIXED[kind][1]
+    return n
+
+
+def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond, region: Versions) -> list[str]:
     f = cf.f
     kind = f.type.kind
     null_check = []
@@ -390,17 +413,19 @@ def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond) -> list[str]:
     if kind == "array":
         length = "compact_array_length" if compact else "array_length"
         el = f.type.element
-        out = ["{", f"    const int32_t count = r.read_{length}({min_wire_size(f, compact)});"]
+        min_size = element_min_size(f, cf.message, region)
+        out = ["{", f"    const int32_t count = r.read_{length}({min_size});"]
         if cf.optional:
             out += ["    if (count < 0) {", f"        {x}.reset();", *indent(indent(null_check)), "    } else {",
                     f"        auto& v = {x}.emplace();"]
         else:
             out += ["    if (count < 0) r.fail_null();", "    {", f"        auto& v = {x};"]
+        # count <= remaining / min_size, so reserving costs no more than decoding the elements would.
+        loop = ["v.reserve(static_cast<size_t>(count));"] if min_size > 0 else []
         if f.type.is_struct:
-            loop = ["for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);"]
+            loop += ["for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);"]
         else:
-            loop = ([f"v.reserve(static_cast<size_t>(count));"] if el in FIXED else []) + \
-                   [f"for (int32_t i = 0; i < count; ++i) v.push_back({_scalar_read(el, compact, False)});"]
+            loop += [f"for (int32_t i = 0; i < count; ++i) v.push_back({_scalar_read(el, compact, False)});"]
         out += indent(indent(loop)) + ["    }", "}"]
         return out
     if kind == "struct":
@@ -506,7 +531,7 @@ def decode_body(cs: CStruct) -> list[str]:
             continue
         r = cf.regular.intersect(cs.reach)
         body = split(cf.flex, r, lambda compact, rr: [f"r.at({cpp_string(cf.path)});", *value_in(
-            cf, cf.name, compact, cond(cf.f.nullable_versions, rr))])
+            cf, cf.name, compact, cond(cf.f.nullable_versions, rr), rr)])
         out += guarded(c, body)
     out += split(cs.flexible, cs.reach, lambda compact, rr: tagged_in(cs, rr) if compact else [])
     return out
@@ -525,7 +550,7 @@ def tagged_in(cs: CStruct, reach: Versions) -> list[str]:
         r = cf.tagged.intersect(reach)
         body = ["::kafka::Reader outer = r.sub_reader(length);", "{",
                 "    ::kafka::Reader& r = outer;", f"    r.at({cpp_string(cf.path)});",
-                *indent(value_in(cf, cf.name, True, cond(cf.f.nullable_versions, r))),
+                *indent(value_in(cf, cf.name, True, cond(cf.f.nullable_versions, r), r)),
                 "    ::kafka::expect_tagged_field_end(r);", "}"]
         out += indent(indent([f"{'if' if first else '} else if'} ({test}) {{", *indent(body)]))
         first = False
