@@ -103,7 +103,9 @@ std::vector<uint8_t> Writer::flatten() const {
 }
 
 void Writer::patch_int32(size_t position, int32_t v) {
-    uint32_t be = __builtin_bswap32(static_cast<uint32_t>(v));
+    if (position > size_ || size_ - position < 4) throw EncodeError("patch_int32 beyond the written bytes");
+    uint32_t be = static_cast<uint32_t>(v);
+    if constexpr (std::endian::native == std::endian::little) be = __builtin_bswap32(be);
     std::memcpy(buf_ + position, &be, 4);
 }
 

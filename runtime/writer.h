@@ -62,7 +62,7 @@ public:
     void write_compact_nullable_bytes(const std::optional<Bytes>& b) { b ? write_compact_bytes(*b) : write_uvarint(0); }
 
     void write_array_length(int32_t n) { write_int32(n); }           // -1 for null
-    void write_compact_array_length(int32_t n) { write_uvarint(static_cast<uint32_t>(n + 1)); }
+    void write_compact_array_length(int32_t n) { write_uvarint(static_cast<uint32_t>(n) + 1); }
 
     void write_raw(const void* p, size_t n) {
         if (n != 0) std::memcpy(grow(n), p, n);
@@ -143,6 +143,6 @@ inline size_t bytes_size(const Bytes& b) { return 4 + b.size(); }
 inline size_t compact_bytes_size(const Bytes& b) { return uvarint_size(static_cast<uint32_t>(b.size() + 1)) + b.size(); }
 inline size_t nullable_bytes_size(const std::optional<Bytes>& b) { return b ? bytes_size(*b) : 4; }
 inline size_t compact_nullable_bytes_size(const std::optional<Bytes>& b) { return b ? compact_bytes_size(*b) : 1; }
-inline size_t compact_array_length_size(int32_t n) { return uvarint_size(static_cast<uint32_t>(n + 1)); }
+inline size_t compact_array_length_size(int32_t n) { return uvarint_size(static_cast<uint32_t>(n) + 1); }
 
 } // namespace kafka
