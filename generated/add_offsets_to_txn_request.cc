@@ -11,18 +11,10 @@ namespace kafka {
 
 // AddOffsetsToTxnRequest: encoded in versions 0-4.
 void AddOffsetsToTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(transactional_id);
-    } else {
-        w.write_string(transactional_id);
-    }
+    (version >= 3 ? w.write_compact_string(transactional_id) : w.write_string(transactional_id));
     w.write_int64(producer_id);
     w.write_int16(producer_epoch);
-    if (version >= 3) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 3 ? w.write_compact_string(group_id) : w.write_string(group_id));
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -32,18 +24,10 @@ void AddOffsetsToTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
 
 size_t AddOffsetsToTxnRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(transactional_id);
-    } else {
-        n += ::kafka::string_size(transactional_id);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(transactional_id) : ::kafka::string_size(transactional_id));
     n += 8;
     n += 2;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -52,24 +36,14 @@ size_t AddOffsetsToTxnRequest::size([[maybe_unused]] int16_t version) const {
 
 void AddOffsetsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = AddOffsetsToTxnRequest{};
-    if (version >= 3) {
-        r.at("AddOffsetsToTxnRequest.TransactionalId");
-        transactional_id = r.read_compact_string();
-    } else {
-        r.at("AddOffsetsToTxnRequest.TransactionalId");
-        transactional_id = r.read_string();
-    }
+    r.at("AddOffsetsToTxnRequest.TransactionalId");
+    transactional_id = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("AddOffsetsToTxnRequest.ProducerId");
     producer_id = r.read_int64();
     r.at("AddOffsetsToTxnRequest.ProducerEpoch");
     producer_epoch = r.read_int16();
-    if (version >= 3) {
-        r.at("AddOffsetsToTxnRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("AddOffsetsToTxnRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("AddOffsetsToTxnRequest.GroupId");
+    group_id = (version >= 3 ? r.read_compact_string() : r.read_string());
     if (version >= 3) {
         {
             r.at("tagged fields");

@@ -11,18 +11,9 @@ namespace kafka {
 
 // add_partitions_to_txn_request::AddPartitionsToTxnTopic: encoded in versions 0-5.
 void add_partitions_to_txn_request::AddPartitionsToTxnTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    }
+    (version >= 3 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) w.write_int32(e);
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -32,18 +23,9 @@ void add_partitions_to_txn_request::AddPartitionsToTxnTopic::encode([[maybe_unus
 
 size_t add_partitions_to_txn_request::AddPartitionsToTxnTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        n += 4 * partitions.size();
-    } else {
-        n += 4;
-        n += 4 * partitions.size();
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    n += 4 * partitions.size();
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -51,35 +33,17 @@ size_t add_partitions_to_txn_request::AddPartitionsToTxnTopic::size([[maybe_unus
 }
 
 void add_partitions_to_txn_request::AddPartitionsToTxnTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AddPartitionsToTxnTopic{};
-    if (version >= 3) {
-        r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Name");
-        name = r.read_string();
-    }
-    if (version >= 3) {
-        r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Partitions");
+    r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Name");
+    name = (version >= 3 ? r.read_compact_string() : r.read_string());
+    r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Partitions");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("AddPartitionsToTxnRequest.commonStructs.AddPartitionsToTxnTopic.Partitions");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 3) {
@@ -132,7 +96,6 @@ size_t add_partitions_to_txn_request::AddPartitionsToTxnTransaction::size([[mayb
 }
 
 void add_partitions_to_txn_request::AddPartitionsToTxnTransaction::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AddPartitionsToTxnTransaction{};
     r.at("AddPartitionsToTxnRequest.Transactions.TransactionalId");
     transactional_id = r.read_compact_string();
     r.at("AddPartitionsToTxnRequest.Transactions.ProducerId");
@@ -147,6 +110,7 @@ void add_partitions_to_txn_request::AddPartitionsToTxnTransaction::decode([[mayb
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -191,11 +155,7 @@ void AddPartitionsToTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[ma
         if (!(transactions.empty())) ::kafka::throw_unsupported_field("AddPartitionsToTxnRequest.Transactions", version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            w.write_compact_string(v3_and_below_transactional_id);
-        } else {
-            w.write_string(v3_and_below_transactional_id);
-        }
+        (version >= 3 ? w.write_compact_string(v3_and_below_transactional_id) : w.write_string(v3_and_below_transactional_id));
     }
     if (version > 3) {
         if (!(v3_and_below_transactional_id.empty())) ::kafka::throw_unsupported_field("AddPartitionsToTxnRequest.V3AndBelowTransactionalId", version);
@@ -213,13 +173,8 @@ void AddPartitionsToTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[ma
         if (!(v3_and_below_producer_epoch == 0)) ::kafka::throw_unsupported_field("AddPartitionsToTxnRequest.V3AndBelowProducerEpoch", version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            w.write_compact_array_length(::kafka::checked_count(v3_and_below_topics.size()));
-            for (const auto& e : v3_and_below_topics) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(v3_and_below_topics.size()));
-            for (const auto& e : v3_and_below_topics) e.encode(w, version);
-        }
+        (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(v3_and_below_topics.size())) : w.write_array_length(::kafka::checked_count(v3_and_below_topics.size())));
+        for (const auto& e : v3_and_below_topics) e.encode(w, version);
     }
     if (version > 3) {
         if (!(v3_and_below_topics.empty())) ::kafka::throw_unsupported_field("AddPartitionsToTxnRequest.V3AndBelowTopics", version);
@@ -238,11 +193,7 @@ size_t AddPartitionsToTxnRequest::size([[maybe_unused]] int16_t version) const {
         for (const auto& e : transactions) n += e.size(version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_string_size(v3_and_below_transactional_id);
-        } else {
-            n += ::kafka::string_size(v3_and_below_transactional_id);
-        }
+        n += (version >= 3 ? ::kafka::compact_string_size(v3_and_below_transactional_id) : ::kafka::string_size(v3_and_below_transactional_id));
     }
     if (version <= 3) {
         n += 8;
@@ -251,13 +202,8 @@ size_t AddPartitionsToTxnRequest::size([[maybe_unused]] int16_t version) const {
         n += 2;
     }
     if (version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(v3_and_below_topics.size()));
-            for (const auto& e : v3_and_below_topics) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : v3_and_below_topics) n += e.size(version);
-        }
+        n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(v3_and_below_topics.size())) : 4);
+        for (const auto& e : v3_and_below_topics) n += e.size(version);
     }
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -274,19 +220,15 @@ void AddPartitionsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
             if (count < 0) r.fail_null();
             {
                 auto& v = transactions;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
     if (version <= 3) {
-        if (version >= 3) {
-            r.at("AddPartitionsToTxnRequest.V3AndBelowTransactionalId");
-            v3_and_below_transactional_id = r.read_compact_string();
-        } else {
-            r.at("AddPartitionsToTxnRequest.V3AndBelowTransactionalId");
-            v3_and_below_transactional_id = r.read_string();
-        }
+        r.at("AddPartitionsToTxnRequest.V3AndBelowTransactionalId");
+        v3_and_below_transactional_id = (version >= 3 ? r.read_compact_string() : r.read_string());
     }
     if (version <= 3) {
         r.at("AddPartitionsToTxnRequest.V3AndBelowProducerId");
@@ -297,27 +239,15 @@ void AddPartitionsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
         v3_and_below_producer_epoch = r.read_int16();
     }
     if (version <= 3) {
-        if (version >= 3) {
-            r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
+        r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
+        {
+            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = v3_and_below_topics;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = v3_and_below_topics;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = v3_and_below_topics;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }

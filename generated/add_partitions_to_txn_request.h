@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AddPartitionsToTxnRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AddPartitionsToTxnRequest::decode() itself resets the message first.
 namespace add_partitions_to_txn_request {
 
 struct AddPartitionsToTxnTopic {

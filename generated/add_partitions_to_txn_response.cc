@@ -31,7 +31,6 @@ size_t add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::size([
 }
 
 void add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AddPartitionsToTxnPartitionResult{};
     r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnPartitionResult.PartitionIndex");
     partition_index = r.read_int32();
     r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnPartitionResult.PartitionErrorCode");
@@ -64,18 +63,9 @@ void add_partitions_to_txn_response::AddPartitionsToTxnPartitionResult::print(st
 
 // add_partitions_to_txn_response::AddPartitionsToTxnTopicResult: encoded in versions 0-5.
 void add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(results_by_partition.size()));
-        for (const auto& e : results_by_partition) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results_by_partition.size()));
-        for (const auto& e : results_by_partition) e.encode(w, version);
-    }
+    (version >= 3 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(results_by_partition.size())) : w.write_array_length(::kafka::checked_count(results_by_partition.size())));
+    for (const auto& e : results_by_partition) e.encode(w, version);
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -85,18 +75,9 @@ void add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::encode([[may
 
 size_t add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results_by_partition.size()));
-        for (const auto& e : results_by_partition) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results_by_partition) n += e.size(version);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results_by_partition.size())) : 4);
+    for (const auto& e : results_by_partition) n += e.size(version);
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -104,35 +85,17 @@ size_t add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::size([[may
 }
 
 void add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AddPartitionsToTxnTopicResult{};
-    if (version >= 3) {
-        r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.Name");
-        name = r.read_string();
-    }
-    if (version >= 3) {
-        r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
+    r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.Name");
+    name = (version >= 3 ? r.read_compact_string() : r.read_string());
+    r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results_by_partition;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results_by_partition;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results_by_partition;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 3) {
@@ -179,7 +142,6 @@ size_t add_partitions_to_txn_response::AddPartitionsToTxnResult::size([[maybe_un
 }
 
 void add_partitions_to_txn_response::AddPartitionsToTxnResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AddPartitionsToTxnResult{};
     r.at("AddPartitionsToTxnResponse.ResultsByTransaction.TransactionalId");
     transactional_id = r.read_compact_string();
     r.at("AddPartitionsToTxnResponse.ResultsByTransaction.TopicResults");
@@ -188,6 +150,7 @@ void add_partitions_to_txn_response::AddPartitionsToTxnResult::decode([[maybe_un
         if (count < 0) r.fail_null();
         {
             auto& v = topic_results;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -230,13 +193,8 @@ void AddPartitionsToTxnResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[m
         if (!(results_by_transaction.empty())) ::kafka::throw_unsupported_field("AddPartitionsToTxnResponse.ResultsByTransaction", version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            w.write_compact_array_length(::kafka::checked_count(results_by_topic_v3_and_below.size()));
-            for (const auto& e : results_by_topic_v3_and_below) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(results_by_topic_v3_and_below.size()));
-            for (const auto& e : results_by_topic_v3_and_below) e.encode(w, version);
-        }
+        (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(results_by_topic_v3_and_below.size())) : w.write_array_length(::kafka::checked_count(results_by_topic_v3_and_below.size())));
+        for (const auto& e : results_by_topic_v3_and_below) e.encode(w, version);
     }
     if (version > 3) {
         if (!(results_by_topic_v3_and_below.empty())) ::kafka::throw_unsupported_field("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow", version);
@@ -259,13 +217,8 @@ size_t AddPartitionsToTxnResponse::size([[maybe_unused]] int16_t version) const 
         for (const auto& e : results_by_transaction) n += e.size(version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(results_by_topic_v3_and_below.size()));
-            for (const auto& e : results_by_topic_v3_and_below) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : results_by_topic_v3_and_below) n += e.size(version);
-        }
+        n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results_by_topic_v3_and_below.size())) : 4);
+        for (const auto& e : results_by_topic_v3_and_below) n += e.size(version);
     }
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -288,33 +241,22 @@ void AddPartitionsToTxnResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[m
             if (count < 0) r.fail_null();
             {
                 auto& v = results_by_transaction;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
     if (version <= 3) {
-        if (version >= 3) {
-            r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
+        r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
+        {
+            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = results_by_topic_v3_and_below;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = results_by_topic_v3_and_below;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = results_by_topic_v3_and_below;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }

@@ -11,16 +11,8 @@ namespace kafka {
 
 // alter_client_quotas_request::EntityData: encoded in versions 0-1.
 void alter_client_quotas_request::EntityData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(entity_type);
-    } else {
-        w.write_string(entity_type);
-    }
-    if (version >= 1) {
-        w.write_compact_nullable_string(entity_name);
-    } else {
-        w.write_nullable_string(entity_name);
-    }
+    (version >= 1 ? w.write_compact_string(entity_type) : w.write_string(entity_type));
+    (version >= 1 ? w.write_compact_nullable_string(entity_name) : w.write_nullable_string(entity_name));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void alter_client_quotas_request::EntityData::encode([[maybe_unused]] ::kafka::W
 
 size_t alter_client_quotas_request::EntityData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(entity_type);
-    } else {
-        n += ::kafka::string_size(entity_type);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(entity_name);
-    } else {
-        n += ::kafka::nullable_string_size(entity_name);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(entity_type) : ::kafka::string_size(entity_type));
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(entity_name) : ::kafka::nullable_string_size(entity_name));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t alter_client_quotas_request::EntityData::size([[maybe_unused]] int16_t ve
 }
 
 void alter_client_quotas_request::EntityData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntityData{};
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries.Entity.EntityType");
-        entity_type = r.read_compact_string();
-    } else {
-        r.at("AlterClientQuotasRequest.Entries.Entity.EntityType");
-        entity_type = r.read_string();
-    }
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries.Entity.EntityName");
-        entity_name = r.read_compact_nullable_string();
-    } else {
-        r.at("AlterClientQuotasRequest.Entries.Entity.EntityName");
-        entity_name = r.read_nullable_string();
-    }
+    r.at("AlterClientQuotasRequest.Entries.Entity.EntityType");
+    entity_type = (version >= 1 ? r.read_compact_string() : r.read_string());
+    r.at("AlterClientQuotasRequest.Entries.Entity.EntityName");
+    entity_name = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -90,11 +63,7 @@ void alter_client_quotas_request::EntityData::print(std::ostream& os) const {
 
 // alter_client_quotas_request::OpData: encoded in versions 0-1.
 void alter_client_quotas_request::OpData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(key);
-    } else {
-        w.write_string(key);
-    }
+    (version >= 1 ? w.write_compact_string(key) : w.write_string(key));
     w.write_float64(value);
     w.write_bool(remove);
     if (version >= 1) {
@@ -106,11 +75,7 @@ void alter_client_quotas_request::OpData::encode([[maybe_unused]] ::kafka::Write
 
 size_t alter_client_quotas_request::OpData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(key);
-    } else {
-        n += ::kafka::string_size(key);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(key) : ::kafka::string_size(key));
     n += 8;
     n += 1;
     if (version >= 1) {
@@ -120,14 +85,8 @@ size_t alter_client_quotas_request::OpData::size([[maybe_unused]] int16_t versio
 }
 
 void alter_client_quotas_request::OpData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OpData{};
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries.Ops.Key");
-        key = r.read_compact_string();
-    } else {
-        r.at("AlterClientQuotasRequest.Entries.Ops.Key");
-        key = r.read_string();
-    }
+    r.at("AlterClientQuotasRequest.Entries.Ops.Key");
+    key = (version >= 1 ? r.read_compact_string() : r.read_string());
     r.at("AlterClientQuotasRequest.Entries.Ops.Value");
     value = r.read_float64();
     r.at("AlterClientQuotasRequest.Entries.Ops.Remove");
@@ -162,20 +121,10 @@ void alter_client_quotas_request::OpData::print(std::ostream& os) const {
 
 // alter_client_quotas_request::EntryData: encoded in versions 0-1.
 void alter_client_quotas_request::EntryData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    }
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(ops.size()));
-        for (const auto& e : ops) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(ops.size()));
-        for (const auto& e : ops) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(entity.size())) : w.write_array_length(::kafka::checked_count(entity.size())));
+    for (const auto& e : entity) e.encode(w, version);
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(ops.size())) : w.write_array_length(::kafka::checked_count(ops.size())));
+    for (const auto& e : ops) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -185,20 +134,10 @@ void alter_client_quotas_request::EntryData::encode([[maybe_unused]] ::kafka::Wr
 
 size_t alter_client_quotas_request::EntryData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size()));
-        for (const auto& e : entity) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : entity) n += e.size(version);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(ops.size()));
-        for (const auto& e : ops) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : ops) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size())) : 4);
+    for (const auto& e : entity) n += e.size(version);
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(ops.size())) : 4);
+    for (const auto& e : ops) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -206,51 +145,26 @@ size_t alter_client_quotas_request::EntryData::size([[maybe_unused]] int16_t ver
 }
 
 void alter_client_quotas_request::EntryData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntryData{};
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries.Entity");
+    r.at("AlterClientQuotasRequest.Entries.Entity");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterClientQuotasRequest.Entries.Entity");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = entity;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries.Ops");
+    r.at("AlterClientQuotasRequest.Entries.Ops");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(11) : r.read_array_length(11));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(11);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = ops;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterClientQuotasRequest.Entries.Ops");
-        {
-            const int32_t count = r.read_array_length(11);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = ops;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = ops;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -281,13 +195,8 @@ void alter_client_quotas_request::EntryData::print(std::ostream& os) const {
 
 // AlterClientQuotasRequest: encoded in versions 0-1.
 void AlterClientQuotasRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(entries.size()));
-        for (const auto& e : entries) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(entries.size()));
-        for (const auto& e : entries) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(entries.size())) : w.write_array_length(::kafka::checked_count(entries.size())));
+    for (const auto& e : entries) e.encode(w, version);
     w.write_bool(validate_only);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -298,13 +207,8 @@ void AlterClientQuotasRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[may
 
 size_t AlterClientQuotasRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(entries.size()));
-        for (const auto& e : entries) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : entries) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(entries.size())) : 4);
+    for (const auto& e : entries) n += e.size(version);
     n += 1;
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -314,27 +218,15 @@ size_t AlterClientQuotasRequest::size([[maybe_unused]] int16_t version) const {
 
 void AlterClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = AlterClientQuotasRequest{};
-    if (version >= 1) {
-        r.at("AlterClientQuotasRequest.Entries");
+    r.at("AlterClientQuotasRequest.Entries");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entries;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterClientQuotasRequest.Entries");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entries;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = entries;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("AlterClientQuotasRequest.ValidateOnly");

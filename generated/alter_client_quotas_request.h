@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterClientQuotasRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterClientQuotasRequest::decode() itself resets the message first.
 namespace alter_client_quotas_request {
 
 struct EntityData {

@@ -11,16 +11,8 @@ namespace kafka {
 
 // alter_client_quotas_response::EntityData: encoded in versions 0-1.
 void alter_client_quotas_response::EntityData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(entity_type);
-    } else {
-        w.write_string(entity_type);
-    }
-    if (version >= 1) {
-        w.write_compact_nullable_string(entity_name);
-    } else {
-        w.write_nullable_string(entity_name);
-    }
+    (version >= 1 ? w.write_compact_string(entity_type) : w.write_string(entity_type));
+    (version >= 1 ? w.write_compact_nullable_string(entity_name) : w.write_nullable_string(entity_name));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void alter_client_quotas_response::EntityData::encode([[maybe_unused]] ::kafka::
 
 size_t alter_client_quotas_response::EntityData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(entity_type);
-    } else {
-        n += ::kafka::string_size(entity_type);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(entity_name);
-    } else {
-        n += ::kafka::nullable_string_size(entity_name);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(entity_type) : ::kafka::string_size(entity_type));
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(entity_name) : ::kafka::nullable_string_size(entity_name));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t alter_client_quotas_response::EntityData::size([[maybe_unused]] int16_t v
 }
 
 void alter_client_quotas_response::EntityData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntityData{};
-    if (version >= 1) {
-        r.at("AlterClientQuotasResponse.Entries.Entity.EntityType");
-        entity_type = r.read_compact_string();
-    } else {
-        r.at("AlterClientQuotasResponse.Entries.Entity.EntityType");
-        entity_type = r.read_string();
-    }
-    if (version >= 1) {
-        r.at("AlterClientQuotasResponse.Entries.Entity.EntityName");
-        entity_name = r.read_compact_nullable_string();
-    } else {
-        r.at("AlterClientQuotasResponse.Entries.Entity.EntityName");
-        entity_name = r.read_nullable_string();
-    }
+    r.at("AlterClientQuotasResponse.Entries.Entity.EntityType");
+    entity_type = (version >= 1 ? r.read_compact_string() : r.read_string());
+    r.at("AlterClientQuotasResponse.Entries.Entity.EntityName");
+    entity_name = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -91,18 +64,9 @@ void alter_client_quotas_response::EntityData::print(std::ostream& os) const {
 // alter_client_quotas_response::EntryData: encoded in versions 0-1.
 void alter_client_quotas_response::EntryData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 1) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(entity.size())) : w.write_array_length(::kafka::checked_count(entity.size())));
+    for (const auto& e : entity) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -113,18 +77,9 @@ void alter_client_quotas_response::EntryData::encode([[maybe_unused]] ::kafka::W
 size_t alter_client_quotas_response::EntryData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size()));
-        for (const auto& e : entity) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : entity) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size())) : 4);
+    for (const auto& e : entity) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -132,37 +87,19 @@ size_t alter_client_quotas_response::EntryData::size([[maybe_unused]] int16_t ve
 }
 
 void alter_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntryData{};
     r.at("AlterClientQuotasResponse.Entries.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 1) {
-        r.at("AlterClientQuotasResponse.Entries.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("AlterClientQuotasResponse.Entries.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
-    if (version >= 1) {
-        r.at("AlterClientQuotasResponse.Entries.Entity");
+    r.at("AlterClientQuotasResponse.Entries.ErrorMessage");
+    error_message = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("AlterClientQuotasResponse.Entries.Entity");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterClientQuotasResponse.Entries.Entity");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = entity;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -196,13 +133,8 @@ void alter_client_quotas_response::EntryData::print(std::ostream& os) const {
 // AlterClientQuotasResponse: encoded in versions 0-1.
 void AlterClientQuotasResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(entries.size()));
-        for (const auto& e : entries) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(entries.size()));
-        for (const auto& e : entries) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(entries.size())) : w.write_array_length(::kafka::checked_count(entries.size())));
+    for (const auto& e : entries) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -213,13 +145,8 @@ void AlterClientQuotasResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[ma
 size_t AlterClientQuotasResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(entries.size()));
-        for (const auto& e : entries) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : entries) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(entries.size())) : 4);
+    for (const auto& e : entries) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -230,27 +157,15 @@ void AlterClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     *this = AlterClientQuotasResponse{};
     r.at("AlterClientQuotasResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 1) {
-        r.at("AlterClientQuotasResponse.Entries");
+    r.at("AlterClientQuotasResponse.Entries");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entries;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterClientQuotasResponse.Entries");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entries;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = entries;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterClientQuotasResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterClientQuotasResponse::decode() itself resets the message first.
 namespace alter_client_quotas_response {
 
 struct EntityData {

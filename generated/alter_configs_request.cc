@@ -11,16 +11,8 @@ namespace kafka {
 
 // alter_configs_request::AlterableConfig: encoded in versions 0-2.
 void alter_configs_request::AlterableConfig::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 2) {
-        w.write_compact_nullable_string(value);
-    } else {
-        w.write_nullable_string(value);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 2 ? w.write_compact_nullable_string(value) : w.write_nullable_string(value));
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void alter_configs_request::AlterableConfig::encode([[maybe_unused]] ::kafka::Wr
 
 size_t alter_configs_request::AlterableConfig::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(value);
-    } else {
-        n += ::kafka::nullable_string_size(value);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(value) : ::kafka::nullable_string_size(value));
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t alter_configs_request::AlterableConfig::size([[maybe_unused]] int16_t ver
 }
 
 void alter_configs_request::AlterableConfig::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterableConfig{};
-    if (version >= 2) {
-        r.at("AlterConfigsRequest.Resources.Configs.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("AlterConfigsRequest.Resources.Configs.Name");
-        name = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("AlterConfigsRequest.Resources.Configs.Value");
-        value = r.read_compact_nullable_string();
-    } else {
-        r.at("AlterConfigsRequest.Resources.Configs.Value");
-        value = r.read_nullable_string();
-    }
+    r.at("AlterConfigsRequest.Resources.Configs.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("AlterConfigsRequest.Resources.Configs.Value");
+    value = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 2) {
         {
             r.at("tagged fields");
@@ -91,18 +64,9 @@ void alter_configs_request::AlterableConfig::print(std::ostream& os) const {
 // alter_configs_request::AlterConfigsResource: encoded in versions 0-2.
 void alter_configs_request::AlterConfigsResource::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type);
-    if (version >= 2) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(configs.size())) : w.write_array_length(::kafka::checked_count(configs.size())));
+    for (const auto& e : configs) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -113,18 +77,9 @@ void alter_configs_request::AlterConfigsResource::encode([[maybe_unused]] ::kafk
 size_t alter_configs_request::AlterConfigsResource::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size()));
-        for (const auto& e : configs) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : configs) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size())) : 4);
+    for (const auto& e : configs) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -132,37 +87,19 @@ size_t alter_configs_request::AlterConfigsResource::size([[maybe_unused]] int16_
 }
 
 void alter_configs_request::AlterConfigsResource::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterConfigsResource{};
     r.at("AlterConfigsRequest.Resources.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 2) {
-        r.at("AlterConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("AlterConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("AlterConfigsRequest.Resources.Configs");
+    r.at("AlterConfigsRequest.Resources.ResourceName");
+    resource_name = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("AlterConfigsRequest.Resources.Configs");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterConfigsRequest.Resources.Configs");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = configs;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -195,13 +132,8 @@ void alter_configs_request::AlterConfigsResource::print(std::ostream& os) const 
 
 // AlterConfigsRequest: encoded in versions 0-2.
 void AlterConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(resources.size())) : w.write_array_length(::kafka::checked_count(resources.size())));
+    for (const auto& e : resources) e.encode(w, version);
     w.write_bool(validate_only);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -212,13 +144,8 @@ void AlterConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 
 size_t AlterConfigsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size()));
-        for (const auto& e : resources) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : resources) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size())) : 4);
+    for (const auto& e : resources) n += e.size(version);
     n += 1;
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -228,27 +155,15 @@ size_t AlterConfigsRequest::size([[maybe_unused]] int16_t version) const {
 
 void AlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = AlterConfigsRequest{};
-    if (version >= 2) {
-        r.at("AlterConfigsRequest.Resources");
+    r.at("AlterConfigsRequest.Resources");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("AlterConfigsRequest.Resources");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = resources;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("AlterConfigsRequest.ValidateOnly");

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterConfigsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterConfigsRequest::decode() itself resets the message first.
 namespace alter_configs_request {
 
 struct AlterableConfig {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterConfigsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterConfigsResponse::decode() itself resets the message first.
 namespace alter_configs_response {
 
 struct AlterConfigsResourceResponse {

@@ -25,7 +25,6 @@ size_t alter_user_scram_credentials_request::ScramCredentialDeletion::size([[may
 }
 
 void alter_user_scram_credentials_request::ScramCredentialDeletion::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ScramCredentialDeletion{};
     r.at("AlterUserScramCredentialsRequest.Deletions.Name");
     name = r.read_compact_string();
     r.at("AlterUserScramCredentialsRequest.Deletions.Mechanism");
@@ -76,7 +75,6 @@ size_t alter_user_scram_credentials_request::ScramCredentialUpsertion::size([[ma
 }
 
 void alter_user_scram_credentials_request::ScramCredentialUpsertion::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ScramCredentialUpsertion{};
     r.at("AlterUserScramCredentialsRequest.Upsertions.Name");
     name = r.read_compact_string();
     r.at("AlterUserScramCredentialsRequest.Upsertions.Mechanism");
@@ -142,6 +140,7 @@ void AlterUserScramCredentialsRequest::decode([[maybe_unused]] ::kafka::Reader& 
         if (count < 0) r.fail_null();
         {
             auto& v = deletions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -152,6 +151,7 @@ void AlterUserScramCredentialsRequest::decode([[maybe_unused]] ::kafka::Reader& 
         if (count < 0) r.fail_null();
         {
             auto& v = upsertions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterUserScramCredentialsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterUserScramCredentialsRequest::decode() itself resets the message first.
 namespace alter_user_scram_credentials_request {
 
 struct ScramCredentialDeletion {

@@ -27,7 +27,6 @@ size_t alter_user_scram_credentials_response::AlterUserScramCredentialsResult::s
 }
 
 void alter_user_scram_credentials_response::AlterUserScramCredentialsResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterUserScramCredentialsResult{};
     r.at("AlterUserScramCredentialsResponse.Results.User");
     user = r.read_compact_string();
     r.at("AlterUserScramCredentialsResponse.Results.ErrorCode");
@@ -87,6 +86,7 @@ void AlterUserScramCredentialsResponse::decode([[maybe_unused]] ::kafka::Reader&
         if (count < 0) r.fail_null();
         {
             auto& v = results;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

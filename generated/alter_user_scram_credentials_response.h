@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in AlterUserScramCredentialsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); AlterUserScramCredentialsResponse::decode() itself resets the message first.
 namespace alter_user_scram_credentials_response {
 
 struct AlterUserScramCredentialsResult {

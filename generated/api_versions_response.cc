@@ -33,7 +33,6 @@ size_t api_versions_response::ApiVersion::size([[maybe_unused]] int16_t version)
 }
 
 void api_versions_response::ApiVersion::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ApiVersion{};
     r.at("ApiVersionsResponse.ApiKeys.ApiKey");
     api_key_ = r.read_int16();
     r.at("ApiVersionsResponse.ApiKeys.MinVersion");
@@ -86,7 +85,6 @@ size_t api_versions_response::SupportedFeatureKey::size([[maybe_unused]] int16_t
 }
 
 void api_versions_response::SupportedFeatureKey::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = SupportedFeatureKey{};
     r.at("ApiVersionsResponse.SupportedFeatures.Name");
     name = r.read_compact_string();
     r.at("ApiVersionsResponse.SupportedFeatures.MinVersion");
@@ -137,7 +135,6 @@ size_t api_versions_response::FinalizedFeatureKey::size([[maybe_unused]] int16_t
 }
 
 void api_versions_response::FinalizedFeatureKey::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = FinalizedFeatureKey{};
     r.at("ApiVersionsResponse.FinalizedFeatures.Name");
     name = r.read_compact_string();
     r.at("ApiVersionsResponse.FinalizedFeatures.MaxVersionLevel");
@@ -173,13 +170,8 @@ void api_versions_response::FinalizedFeatureKey::print(std::ostream& os) const {
 // ApiVersionsResponse: encoded in versions 0-4.
 void ApiVersionsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(api_keys.size()));
-        for (const auto& e : api_keys) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(api_keys.size()));
-        for (const auto& e : api_keys) e.encode(w, version);
-    }
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(api_keys.size())) : w.write_array_length(::kafka::checked_count(api_keys.size())));
+    for (const auto& e : api_keys) e.encode(w, version);
     if (version >= 1) {
         w.write_int32(throttle_time_ms);
     }
@@ -242,13 +234,8 @@ void ApiVersionsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 size_t ApiVersionsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(api_keys.size()));
-        for (const auto& e : api_keys) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : api_keys) n += e.size(version);
-    }
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(api_keys.size())) : 4);
+    for (const auto& e : api_keys) n += e.size(version);
     if (version >= 1) {
         n += 4;
     }
@@ -296,27 +283,15 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     *this = ApiVersionsResponse{};
     r.at("ApiVersionsResponse.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 3) {
-        r.at("ApiVersionsResponse.ApiKeys");
+    r.at("ApiVersionsResponse.ApiKeys");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = api_keys;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ApiVersionsResponse.ApiKeys");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = api_keys;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = api_keys;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -340,6 +315,7 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = supported_features;
+                                v.clear();
                                 v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }
@@ -364,6 +340,7 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = finalized_features;
+                                v.clear();
                                 v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }

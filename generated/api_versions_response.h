@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ApiVersionsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ApiVersionsResponse::decode() itself resets the message first.
 namespace api_versions_response {
 
 struct ApiVersion {

@@ -34,6 +34,7 @@ void ConsumerGroupDescribeRequest::decode([[maybe_unused]] ::kafka::Reader& r, [
         if (count < 0) r.fail_null();
         {
             auto& v = group_ids;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }

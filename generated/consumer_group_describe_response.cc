@@ -29,7 +29,6 @@ size_t consumer_group_describe_response::TopicPartitions::size([[maybe_unused]] 
 }
 
 void consumer_group_describe_response::TopicPartitions::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicPartitions{};
     r.at("ConsumerGroupDescribeResponse.commonStructs.TopicPartitions.TopicId");
     topic_id = r.read_uuid();
     r.at("ConsumerGroupDescribeResponse.commonStructs.TopicPartitions.TopicName");
@@ -40,6 +39,7 @@ void consumer_group_describe_response::TopicPartitions::decode([[maybe_unused]] 
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -86,13 +86,13 @@ size_t consumer_group_describe_response::Assignment::size([[maybe_unused]] int16
 }
 
 void consumer_group_describe_response::Assignment::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Assignment{};
     r.at("ConsumerGroupDescribeResponse.commonStructs.Assignment.TopicPartitions");
     {
         const int32_t count = r.read_compact_array_length(19);
         if (count < 0) r.fail_null();
         {
             auto& v = topic_partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -153,7 +153,6 @@ size_t consumer_group_describe_response::Member::size([[maybe_unused]] int16_t v
 }
 
 void consumer_group_describe_response::Member::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Member{};
     r.at("ConsumerGroupDescribeResponse.Groups.Members.MemberId");
     member_id = r.read_compact_string();
     r.at("ConsumerGroupDescribeResponse.Groups.Members.InstanceId");
@@ -172,6 +171,7 @@ void consumer_group_describe_response::Member::decode([[maybe_unused]] ::kafka::
         if (count < 0) r.fail_null();
         {
             auto& v = subscribed_topic_names;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
@@ -254,7 +254,6 @@ size_t consumer_group_describe_response::DescribedGroup::size([[maybe_unused]] i
 }
 
 void consumer_group_describe_response::DescribedGroup::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribedGroup{};
     r.at("ConsumerGroupDescribeResponse.Groups.ErrorCode");
     error_code = r.read_int16();
     r.at("ConsumerGroupDescribeResponse.Groups.ErrorMessage");
@@ -275,6 +274,7 @@ void consumer_group_describe_response::DescribedGroup::decode([[maybe_unused]] :
         if (count < 0) r.fail_null();
         {
             auto& v = members;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -346,6 +346,7 @@ void ConsumerGroupDescribeResponse::decode([[maybe_unused]] ::kafka::Reader& r, 
         if (count < 0) r.fail_null();
         {
             auto& v = groups;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ConsumerGroupDescribeResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ConsumerGroupDescribeResponse::decode() itself resets the message first.
 namespace consumer_group_describe_response {
 
 struct TopicPartitions {

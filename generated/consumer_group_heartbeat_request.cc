@@ -27,7 +27,6 @@ size_t consumer_group_heartbeat_request::TopicPartitions::size([[maybe_unused]] 
 }
 
 void consumer_group_heartbeat_request::TopicPartitions::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicPartitions{};
     r.at("ConsumerGroupHeartbeatRequest.TopicPartitions.TopicId");
     topic_id = r.read_uuid();
     r.at("ConsumerGroupHeartbeatRequest.TopicPartitions.Partitions");
@@ -36,6 +35,7 @@ void consumer_group_heartbeat_request::TopicPartitions::decode([[maybe_unused]] 
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }

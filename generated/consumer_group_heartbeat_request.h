@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ConsumerGroupHeartbeatRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ConsumerGroupHeartbeatRequest::decode() itself resets the message first.
 namespace consumer_group_heartbeat_request {
 
 struct TopicPartitions {

@@ -27,7 +27,6 @@ size_t consumer_group_heartbeat_response::TopicPartitions::size([[maybe_unused]]
 }
 
 void consumer_group_heartbeat_response::TopicPartitions::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicPartitions{};
     r.at("ConsumerGroupHeartbeatResponse.commonStructs.TopicPartitions.TopicId");
     topic_id = r.read_uuid();
     r.at("ConsumerGroupHeartbeatResponse.commonStructs.TopicPartitions.Partitions");
@@ -36,6 +35,7 @@ void consumer_group_heartbeat_response::TopicPartitions::decode([[maybe_unused]]
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -80,13 +80,13 @@ size_t consumer_group_heartbeat_response::Assignment::size([[maybe_unused]] int1
 }
 
 void consumer_group_heartbeat_response::Assignment::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Assignment{};
     r.at("ConsumerGroupHeartbeatResponse.Assignment.TopicPartitions");
     {
         const int32_t count = r.read_compact_array_length(18);
         if (count < 0) r.fail_null();
         {
             auto& v = topic_partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

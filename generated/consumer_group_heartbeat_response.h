@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ConsumerGroupHeartbeatResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ConsumerGroupHeartbeatResponse::decode() itself resets the message first.
 namespace consumer_group_heartbeat_response {
 
 struct TopicPartitions {

@@ -26,7 +26,6 @@ size_t consumer_protocol_assignment::TopicPartition::size([[maybe_unused]] int16
 }
 
 void consumer_protocol_assignment::TopicPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicPartition{};
     r.at("ConsumerProtocolAssignment.AssignedPartitions.Topic");
     topic = r.read_string();
     r.at("ConsumerProtocolAssignment.AssignedPartitions.Partitions");
@@ -35,6 +34,7 @@ void consumer_protocol_assignment::TopicPartition::decode([[maybe_unused]] ::kaf
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -78,6 +78,7 @@ void ConsumerProtocolAssignment::decode([[maybe_unused]] ::kafka::Reader& r, [[m
         if (count < 0) r.fail_null();
         {
             auto& v = assigned_partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ConsumerProtocolAssignment.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ConsumerProtocolAssignment::decode() itself resets the message first.
 namespace consumer_protocol_assignment {
 
 struct TopicPartition {

@@ -26,7 +26,6 @@ size_t consumer_protocol_subscription::TopicPartition::size([[maybe_unused]] int
 }
 
 void consumer_protocol_subscription::TopicPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicPartition{};
     r.at("ConsumerProtocolSubscription.OwnedPartitions.Topic");
     topic = r.read_string();
     r.at("ConsumerProtocolSubscription.OwnedPartitions.Partitions");
@@ -35,6 +34,7 @@ void consumer_protocol_subscription::TopicPartition::decode([[maybe_unused]] ::k
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -98,6 +98,7 @@ void ConsumerProtocolSubscription::decode([[maybe_unused]] ::kafka::Reader& r, [
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
         }
@@ -111,6 +112,7 @@ void ConsumerProtocolSubscription::decode([[maybe_unused]] ::kafka::Reader& r, [
             if (count < 0) r.fail_null();
             {
                 auto& v = owned_partitions;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }

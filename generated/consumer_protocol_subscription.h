@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ConsumerProtocolSubscription.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ConsumerProtocolSubscription::decode() itself resets the message first.
 namespace consumer_protocol_subscription {
 
 struct TopicPartition {

@@ -12,27 +12,15 @@ namespace kafka {
 // create_acls_request::AclCreation: encoded in versions 0-3.
 void create_acls_request::AclCreation::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type);
-    if (version >= 2) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
+    (version >= 2 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
     if (version >= 1) {
         w.write_int8(resource_pattern_type);
     }
     if (version < 1) {
         if (!(resource_pattern_type == 3)) ::kafka::throw_unsupported_field("CreateAclsRequest.Creations.ResourcePatternType", version);
     }
-    if (version >= 2) {
-        w.write_compact_string(principal);
-    } else {
-        w.write_string(principal);
-    }
-    if (version >= 2) {
-        w.write_compact_string(host);
-    } else {
-        w.write_string(host);
-    }
+    (version >= 2 ? w.write_compact_string(principal) : w.write_string(principal));
+    (version >= 2 ? w.write_compact_string(host) : w.write_string(host));
     w.write_int8(operation);
     w.write_int8(permission_type);
     if (version >= 2) {
@@ -45,24 +33,12 @@ void create_acls_request::AclCreation::encode([[maybe_unused]] ::kafka::Writer& 
 size_t create_acls_request::AclCreation::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(principal);
-    } else {
-        n += ::kafka::string_size(principal);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(host);
-    } else {
-        n += ::kafka::string_size(host);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(principal) : ::kafka::string_size(principal));
+    n += (version >= 2 ? ::kafka::compact_string_size(host) : ::kafka::string_size(host));
     n += 1;
     n += 1;
     if (version >= 2) {
@@ -72,34 +48,18 @@ size_t create_acls_request::AclCreation::size([[maybe_unused]] int16_t version) 
 }
 
 void create_acls_request::AclCreation::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AclCreation{};
     r.at("CreateAclsRequest.Creations.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 2) {
-        r.at("CreateAclsRequest.Creations.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("CreateAclsRequest.Creations.ResourceName");
-        resource_name = r.read_string();
-    }
+    r.at("CreateAclsRequest.Creations.ResourceName");
+    resource_name = (version >= 2 ? r.read_compact_string() : r.read_string());
     if (version >= 1) {
         r.at("CreateAclsRequest.Creations.ResourcePatternType");
         resource_pattern_type = r.read_int8();
     }
-    if (version >= 2) {
-        r.at("CreateAclsRequest.Creations.Principal");
-        principal = r.read_compact_string();
-    } else {
-        r.at("CreateAclsRequest.Creations.Principal");
-        principal = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("CreateAclsRequest.Creations.Host");
-        host = r.read_compact_string();
-    } else {
-        r.at("CreateAclsRequest.Creations.Host");
-        host = r.read_string();
-    }
+    r.at("CreateAclsRequest.Creations.Principal");
+    principal = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("CreateAclsRequest.Creations.Host");
+    host = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("CreateAclsRequest.Creations.Operation");
     operation = r.read_int8();
     r.at("CreateAclsRequest.Creations.PermissionType");
@@ -142,13 +102,8 @@ void create_acls_request::AclCreation::print(std::ostream& os) const {
 
 // CreateAclsRequest: encoded in versions 0-3.
 void CreateAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(creations.size()));
-        for (const auto& e : creations) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(creations.size()));
-        for (const auto& e : creations) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(creations.size())) : w.write_array_length(::kafka::checked_count(creations.size())));
+    for (const auto& e : creations) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -158,13 +113,8 @@ void CreateAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
 
 size_t CreateAclsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(creations.size()));
-        for (const auto& e : creations) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : creations) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(creations.size())) : 4);
+    for (const auto& e : creations) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -173,27 +123,15 @@ size_t CreateAclsRequest::size([[maybe_unused]] int16_t version) const {
 
 void CreateAclsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = CreateAclsRequest{};
-    if (version >= 2) {
-        r.at("CreateAclsRequest.Creations");
+    r.at("CreateAclsRequest.Creations");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = creations;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateAclsRequest.Creations");
-        {
-            const int32_t count = r.read_array_length(9);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = creations;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = creations;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

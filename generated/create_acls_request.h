@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in CreateAclsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); CreateAclsRequest::decode() itself resets the message first.
 namespace create_acls_request {
 
 struct AclCreation {

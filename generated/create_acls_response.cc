@@ -12,11 +12,7 @@ namespace kafka {
 // create_acls_response::AclCreationResult: encoded in versions 0-3.
 void create_acls_response::AclCreationResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -27,11 +23,7 @@ void create_acls_response::AclCreationResult::encode([[maybe_unused]] ::kafka::W
 size_t create_acls_response::AclCreationResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -39,16 +31,10 @@ size_t create_acls_response::AclCreationResult::size([[maybe_unused]] int16_t ve
 }
 
 void create_acls_response::AclCreationResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AclCreationResult{};
     r.at("CreateAclsResponse.Results.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("CreateAclsResponse.Results.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("CreateAclsResponse.Results.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
+    r.at("CreateAclsResponse.Results.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 2) {
         {
             r.at("tagged fields");
@@ -78,13 +64,8 @@ void create_acls_response::AclCreationResult::print(std::ostream& os) const {
 // CreateAclsResponse: encoded in versions 0-3.
 void CreateAclsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(results.size())) : w.write_array_length(::kafka::checked_count(results.size())));
+    for (const auto& e : results) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -95,13 +76,8 @@ void CreateAclsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
 size_t CreateAclsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results.size()));
-        for (const auto& e : results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results.size())) : 4);
+    for (const auto& e : results) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -112,27 +88,15 @@ void CreateAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     *this = CreateAclsResponse{};
     r.at("CreateAclsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 2) {
-        r.at("CreateAclsResponse.Results");
+    r.at("CreateAclsResponse.Results");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateAclsResponse.Results");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

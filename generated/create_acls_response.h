@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in CreateAclsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); CreateAclsResponse::decode() itself resets the message first.
 namespace create_acls_response {
 
 struct AclCreationResult {

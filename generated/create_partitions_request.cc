@@ -11,13 +11,8 @@ namespace kafka {
 
 // create_partitions_request::CreatePartitionsAssignment: encoded in versions 0-3.
 void create_partitions_request::CreatePartitionsAssignment::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(broker_ids.size()));
-        for (const auto& e : broker_ids) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(broker_ids.size()));
-        for (const auto& e : broker_ids) w.write_int32(e);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(broker_ids.size())) : w.write_array_length(::kafka::checked_count(broker_ids.size())));
+    for (const auto& e : broker_ids) w.write_int32(e);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -27,13 +22,8 @@ void create_partitions_request::CreatePartitionsAssignment::encode([[maybe_unuse
 
 size_t create_partitions_request::CreatePartitionsAssignment::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(broker_ids.size()));
-        n += 4 * broker_ids.size();
-    } else {
-        n += 4;
-        n += 4 * broker_ids.size();
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(broker_ids.size())) : 4);
+    n += 4 * broker_ids.size();
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -41,28 +31,15 @@ size_t create_partitions_request::CreatePartitionsAssignment::size([[maybe_unuse
 }
 
 void create_partitions_request::CreatePartitionsAssignment::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatePartitionsAssignment{};
-    if (version >= 2) {
-        r.at("CreatePartitionsRequest.Topics.Assignments.BrokerIds");
+    r.at("CreatePartitionsRequest.Topics.Assignments.BrokerIds");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = broker_ids;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("CreatePartitionsRequest.Topics.Assignments.BrokerIds");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = broker_ids;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = broker_ids;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 2) {
@@ -91,26 +68,13 @@ void create_partitions_request::CreatePartitionsAssignment::print(std::ostream& 
 
 // create_partitions_request::CreatePartitionsTopic: encoded in versions 0-3.
 void create_partitions_request::CreatePartitionsTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
     w.write_int32(count);
-    if (version >= 2) {
-        if (assignments.has_value()) {
-            w.write_compact_array_length(::kafka::checked_count((*assignments).size()));
-            for (const auto& e : (*assignments)) e.encode(w, version);
-        } else {
-            w.write_uvarint(0);
-        }
+    if (assignments.has_value()) {
+        (version >= 2 ? w.write_compact_array_length(::kafka::checked_count((*assignments).size())) : w.write_array_length(::kafka::checked_count((*assignments).size())));
+        for (const auto& e : (*assignments)) e.encode(w, version);
     } else {
-        if (assignments.has_value()) {
-            w.write_array_length(::kafka::checked_count((*assignments).size()));
-            for (const auto& e : (*assignments)) e.encode(w, version);
-        } else {
-            w.write_int32(-1);
-        }
+        (version >= 2 ? w.write_uvarint(0) : w.write_int32(-1));
     }
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -121,26 +85,13 @@ void create_partitions_request::CreatePartitionsTopic::encode([[maybe_unused]] :
 
 size_t create_partitions_request::CreatePartitionsTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
     n += 4;
-    if (version >= 2) {
-        if (assignments.has_value()) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>((*assignments).size()));
-            for (const auto& e : (*assignments)) n += e.size(version);
-        } else {
-            n += 1;
-        }
+    if (assignments.has_value()) {
+        n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*assignments).size())) : 4);
+        for (const auto& e : (*assignments)) n += e.size(version);
     } else {
-        if (assignments.has_value()) {
-            n += 4;
-            for (const auto& e : (*assignments)) n += e.size(version);
-        } else {
-            n += 4;
-        }
+        n += (version >= 2 ? 1 : 4);
     }
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -149,39 +100,19 @@ size_t create_partitions_request::CreatePartitionsTopic::size([[maybe_unused]] i
 }
 
 void create_partitions_request::CreatePartitionsTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatePartitionsTopic{};
-    if (version >= 2) {
-        r.at("CreatePartitionsRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("CreatePartitionsRequest.Topics.Name");
-        name = r.read_string();
-    }
+    r.at("CreatePartitionsRequest.Topics.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("CreatePartitionsRequest.Topics.Count");
     count = r.read_int32();
-    if (version >= 2) {
-        r.at("CreatePartitionsRequest.Topics.Assignments");
-        {
-            const int32_t count = r.read_compact_array_length(2);
-            if (count < 0) {
-                assignments.reset();
-            } else {
-                auto& v = assignments.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreatePartitionsRequest.Topics.Assignments");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) {
-                assignments.reset();
-            } else {
-                auto& v = assignments.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+    r.at("CreatePartitionsRequest.Topics.Assignments");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        if (count < 0) {
+            assignments.reset();
+        } else {
+            auto& v = assignments.emplace();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -214,13 +145,8 @@ void create_partitions_request::CreatePartitionsTopic::print(std::ostream& os) c
 
 // CreatePartitionsRequest: encoded in versions 0-3.
 void CreatePartitionsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     w.write_int32(timeout_ms);
     w.write_bool(validate_only);
     if (version >= 2) {
@@ -232,13 +158,8 @@ void CreatePartitionsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
 
 size_t CreatePartitionsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     n += 4;
     n += 1;
     if (version >= 2) {
@@ -249,27 +170,15 @@ size_t CreatePartitionsRequest::size([[maybe_unused]] int16_t version) const {
 
 void CreatePartitionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = CreatePartitionsRequest{};
-    if (version >= 2) {
-        r.at("CreatePartitionsRequest.Topics");
+    r.at("CreatePartitionsRequest.Topics");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreatePartitionsRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("CreatePartitionsRequest.TimeoutMs");

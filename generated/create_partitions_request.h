@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in CreatePartitionsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); CreatePartitionsRequest::decode() itself resets the message first.
 namespace create_partitions_request {
 
 struct CreatePartitionsAssignment {

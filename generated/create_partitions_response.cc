@@ -11,17 +11,9 @@ namespace kafka {
 
 // create_partitions_response::CreatePartitionsTopicResult: encoded in versions 0-3.
 void create_partitions_response::CreatePartitionsTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -31,17 +23,9 @@ void create_partitions_response::CreatePartitionsTopicResult::encode([[maybe_unu
 
 size_t create_partitions_response::CreatePartitionsTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -49,23 +33,12 @@ size_t create_partitions_response::CreatePartitionsTopicResult::size([[maybe_unu
 }
 
 void create_partitions_response::CreatePartitionsTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatePartitionsTopicResult{};
-    if (version >= 2) {
-        r.at("CreatePartitionsResponse.Results.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("CreatePartitionsResponse.Results.Name");
-        name = r.read_string();
-    }
+    r.at("CreatePartitionsResponse.Results.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("CreatePartitionsResponse.Results.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("CreatePartitionsResponse.Results.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("CreatePartitionsResponse.Results.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
+    r.at("CreatePartitionsResponse.Results.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 2) {
         {
             r.at("tagged fields");
@@ -97,13 +70,8 @@ void create_partitions_response::CreatePartitionsTopicResult::print(std::ostream
 // CreatePartitionsResponse: encoded in versions 0-3.
 void CreatePartitionsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(results.size())) : w.write_array_length(::kafka::checked_count(results.size())));
+    for (const auto& e : results) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -114,13 +82,8 @@ void CreatePartitionsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[may
 size_t CreatePartitionsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results.size()));
-        for (const auto& e : results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results.size())) : 4);
+    for (const auto& e : results) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -131,27 +94,15 @@ void CreatePartitionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     *this = CreatePartitionsResponse{};
     r.at("CreatePartitionsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 2) {
-        r.at("CreatePartitionsResponse.Results");
+    r.at("CreatePartitionsResponse.Results");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreatePartitionsResponse.Results");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

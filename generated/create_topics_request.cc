@@ -12,13 +12,8 @@ namespace kafka {
 // create_topics_request::CreatableReplicaAssignment: encoded in versions 0-7.
 void create_topics_request::CreatableReplicaAssignment::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(partition_index);
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(broker_ids.size()));
-        for (const auto& e : broker_ids) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(broker_ids.size()));
-        for (const auto& e : broker_ids) w.write_int32(e);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(broker_ids.size())) : w.write_array_length(::kafka::checked_count(broker_ids.size())));
+    for (const auto& e : broker_ids) w.write_int32(e);
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -29,13 +24,8 @@ void create_topics_request::CreatableReplicaAssignment::encode([[maybe_unused]] 
 size_t create_topics_request::CreatableReplicaAssignment::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(broker_ids.size()));
-        n += 4 * broker_ids.size();
-    } else {
-        n += 4;
-        n += 4 * broker_ids.size();
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(broker_ids.size())) : 4);
+    n += 4 * broker_ids.size();
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -43,30 +33,17 @@ size_t create_topics_request::CreatableReplicaAssignment::size([[maybe_unused]] 
 }
 
 void create_topics_request::CreatableReplicaAssignment::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatableReplicaAssignment{};
     r.at("CreateTopicsRequest.Topics.Assignments.PartitionIndex");
     partition_index = r.read_int32();
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Assignments.BrokerIds");
+    r.at("CreateTopicsRequest.Topics.Assignments.BrokerIds");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = broker_ids;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("CreateTopicsRequest.Topics.Assignments.BrokerIds");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = broker_ids;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = broker_ids;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 5) {
@@ -97,16 +74,8 @@ void create_topics_request::CreatableReplicaAssignment::print(std::ostream& os) 
 
 // create_topics_request::CreatableTopicConfig: encoded in versions 0-7.
 void create_topics_request::CreatableTopicConfig::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 5) {
-        w.write_compact_nullable_string(value);
-    } else {
-        w.write_nullable_string(value);
-    }
+    (version >= 5 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 5 ? w.write_compact_nullable_string(value) : w.write_nullable_string(value));
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -116,16 +85,8 @@ void create_topics_request::CreatableTopicConfig::encode([[maybe_unused]] ::kafk
 
 size_t create_topics_request::CreatableTopicConfig::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_nullable_string_size(value);
-    } else {
-        n += ::kafka::nullable_string_size(value);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 5 ? ::kafka::compact_nullable_string_size(value) : ::kafka::nullable_string_size(value));
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -133,21 +94,10 @@ size_t create_topics_request::CreatableTopicConfig::size([[maybe_unused]] int16_
 }
 
 void create_topics_request::CreatableTopicConfig::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatableTopicConfig{};
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Configs.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("CreateTopicsRequest.Topics.Configs.Name");
-        name = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Configs.Value");
-        value = r.read_compact_nullable_string();
-    } else {
-        r.at("CreateTopicsRequest.Topics.Configs.Value");
-        value = r.read_nullable_string();
-    }
+    r.at("CreateTopicsRequest.Topics.Configs.Name");
+    name = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("CreateTopicsRequest.Topics.Configs.Value");
+    value = (version >= 5 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 5) {
         {
             r.at("tagged fields");
@@ -176,27 +126,13 @@ void create_topics_request::CreatableTopicConfig::print(std::ostream& os) const 
 
 // create_topics_request::CreatableTopic: encoded in versions 0-7.
 void create_topics_request::CreatableTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
+    (version >= 5 ? w.write_compact_string(name) : w.write_string(name));
     w.write_int32(num_partitions);
     w.write_int16(replication_factor);
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(assignments.size()));
-        for (const auto& e : assignments) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(assignments.size()));
-        for (const auto& e : assignments) e.encode(w, version);
-    }
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(assignments.size())) : w.write_array_length(::kafka::checked_count(assignments.size())));
+    for (const auto& e : assignments) e.encode(w, version);
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(configs.size())) : w.write_array_length(::kafka::checked_count(configs.size())));
+    for (const auto& e : configs) e.encode(w, version);
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -206,27 +142,13 @@ void create_topics_request::CreatableTopic::encode([[maybe_unused]] ::kafka::Wri
 
 size_t create_topics_request::CreatableTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
     n += 4;
     n += 2;
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(assignments.size()));
-        for (const auto& e : assignments) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : assignments) n += e.size(version);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size()));
-        for (const auto& e : configs) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : configs) n += e.size(version);
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(assignments.size())) : 4);
+    for (const auto& e : assignments) n += e.size(version);
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size())) : 4);
+    for (const auto& e : configs) n += e.size(version);
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -234,62 +156,32 @@ size_t create_topics_request::CreatableTopic::size([[maybe_unused]] int16_t vers
 }
 
 void create_topics_request::CreatableTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatableTopic{};
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("CreateTopicsRequest.Topics.Name");
-        name = r.read_string();
-    }
+    r.at("CreateTopicsRequest.Topics.Name");
+    name = (version >= 5 ? r.read_compact_string() : r.read_string());
     r.at("CreateTopicsRequest.Topics.NumPartitions");
     num_partitions = r.read_int32();
     r.at("CreateTopicsRequest.Topics.ReplicationFactor");
     replication_factor = r.read_int16();
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Assignments");
+    r.at("CreateTopicsRequest.Topics.Assignments");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = assignments;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateTopicsRequest.Topics.Assignments");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = assignments;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = assignments;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics.Configs");
+    r.at("CreateTopicsRequest.Topics.Configs");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateTopicsRequest.Topics.Configs");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = configs;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 5) {
@@ -326,13 +218,8 @@ void create_topics_request::CreatableTopic::print(std::ostream& os) const {
 
 // CreateTopicsRequest: encoded in versions 0-7.
 void CreateTopicsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     w.write_int32(timeout_ms);
     if (version >= 1) {
         w.write_bool(validate_only);
@@ -349,13 +236,8 @@ void CreateTopicsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 
 size_t CreateTopicsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     n += 4;
     if (version >= 1) {
         n += 1;
@@ -368,27 +250,15 @@ size_t CreateTopicsRequest::size([[maybe_unused]] int16_t version) const {
 
 void CreateTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = CreateTopicsRequest{};
-    if (version >= 5) {
-        r.at("CreateTopicsRequest.Topics");
+    r.at("CreateTopicsRequest.Topics");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateTopicsRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(16);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("CreateTopicsRequest.timeoutMs");

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in CreateTopicsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); CreateTopicsRequest::decode() itself resets the message first.
 namespace create_topics_request {
 
 struct CreatableReplicaAssignment {

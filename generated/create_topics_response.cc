@@ -31,7 +31,6 @@ size_t create_topics_response::CreatableTopicConfigs::size([[maybe_unused]] int1
 }
 
 void create_topics_response::CreatableTopicConfigs::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatableTopicConfigs{};
     r.at("CreateTopicsResponse.Topics.Configs.Name");
     name = r.read_compact_string();
     r.at("CreateTopicsResponse.Topics.Configs.Value");
@@ -74,21 +73,13 @@ void create_topics_response::CreatableTopicConfigs::print(std::ostream& os) cons
 
 // create_topics_response::CreatableTopicResult: encoded in versions 0-7.
 void create_topics_response::CreatableTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
+    (version >= 5 ? w.write_compact_string(name) : w.write_string(name));
     if (version >= 7) {
         w.write_uuid(topic_id);
     }
     w.write_int16(error_code);
     if (version >= 1) {
-        if (version >= 5) {
-            w.write_compact_nullable_string(error_message);
-        } else {
-            w.write_nullable_string(error_message);
-        }
+        (version >= 5 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     }
     if (version >= 5) {
         w.write_int32(num_partitions);
@@ -128,21 +119,13 @@ void create_topics_response::CreatableTopicResult::encode([[maybe_unused]] ::kaf
 
 size_t create_topics_response::CreatableTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
     if (version >= 7) {
         n += 16;
     }
     n += 2;
     if (version >= 1) {
-        if (version >= 5) {
-            n += ::kafka::compact_nullable_string_size(error_message);
-        } else {
-            n += ::kafka::nullable_string_size(error_message);
-        }
+        n += (version >= 5 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     }
     if (version >= 5) {
         n += 4;
@@ -176,14 +159,8 @@ size_t create_topics_response::CreatableTopicResult::size([[maybe_unused]] int16
 }
 
 void create_topics_response::CreatableTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CreatableTopicResult{};
-    if (version >= 5) {
-        r.at("CreateTopicsResponse.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("CreateTopicsResponse.Topics.Name");
-        name = r.read_string();
-    }
+    r.at("CreateTopicsResponse.Topics.Name");
+    name = (version >= 5 ? r.read_compact_string() : r.read_string());
     if (version >= 7) {
         r.at("CreateTopicsResponse.Topics.TopicId");
         topic_id = r.read_uuid();
@@ -191,13 +168,8 @@ void create_topics_response::CreatableTopicResult::decode([[maybe_unused]] ::kaf
     r.at("CreateTopicsResponse.Topics.ErrorCode");
     error_code = r.read_int16();
     if (version >= 1) {
-        if (version >= 5) {
-            r.at("CreateTopicsResponse.Topics.ErrorMessage");
-            error_message = r.read_compact_nullable_string();
-        } else {
-            r.at("CreateTopicsResponse.Topics.ErrorMessage");
-            error_message = r.read_nullable_string();
-        }
+        r.at("CreateTopicsResponse.Topics.ErrorMessage");
+        error_message = (version >= 5 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 5) {
         r.at("CreateTopicsResponse.Topics.NumPartitions");
@@ -273,13 +245,8 @@ void CreateTopicsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_u
     if (version >= 2) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -292,13 +259,8 @@ size_t CreateTopicsResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 2) {
         n += 4;
     }
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -311,27 +273,15 @@ void CreateTopicsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
         r.at("CreateTopicsResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 5) {
-        r.at("CreateTopicsResponse.Topics");
+    r.at("CreateTopicsResponse.Topics");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(12);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("CreateTopicsResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 5) {

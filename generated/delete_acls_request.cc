@@ -12,27 +12,15 @@ namespace kafka {
 // delete_acls_request::DeleteAclsFilter: encoded in versions 0-3.
 void delete_acls_request::DeleteAclsFilter::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type_filter);
-    if (version >= 2) {
-        w.write_compact_nullable_string(resource_name_filter);
-    } else {
-        w.write_nullable_string(resource_name_filter);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(resource_name_filter) : w.write_nullable_string(resource_name_filter));
     if (version >= 1) {
         w.write_int8(pattern_type_filter);
     }
     if (version < 1) {
         if (!(pattern_type_filter == 3)) ::kafka::throw_unsupported_field("DeleteAclsRequest.Filters.PatternTypeFilter", version);
     }
-    if (version >= 2) {
-        w.write_compact_nullable_string(principal_filter);
-    } else {
-        w.write_nullable_string(principal_filter);
-    }
-    if (version >= 2) {
-        w.write_compact_nullable_string(host_filter);
-    } else {
-        w.write_nullable_string(host_filter);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(principal_filter) : w.write_nullable_string(principal_filter));
+    (version >= 2 ? w.write_compact_nullable_string(host_filter) : w.write_nullable_string(host_filter));
     w.write_int8(operation);
     w.write_int8(permission_type);
     if (version >= 2) {
@@ -45,24 +33,12 @@ void delete_acls_request::DeleteAclsFilter::encode([[maybe_unused]] ::kafka::Wri
 size_t delete_acls_request::DeleteAclsFilter::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(resource_name_filter);
-    } else {
-        n += ::kafka::nullable_string_size(resource_name_filter);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(resource_name_filter) : ::kafka::nullable_string_size(resource_name_filter));
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(principal_filter);
-    } else {
-        n += ::kafka::nullable_string_size(principal_filter);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(host_filter);
-    } else {
-        n += ::kafka::nullable_string_size(host_filter);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(principal_filter) : ::kafka::nullable_string_size(principal_filter));
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(host_filter) : ::kafka::nullable_string_size(host_filter));
     n += 1;
     n += 1;
     if (version >= 2) {
@@ -72,34 +48,18 @@ size_t delete_acls_request::DeleteAclsFilter::size([[maybe_unused]] int16_t vers
 }
 
 void delete_acls_request::DeleteAclsFilter::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteAclsFilter{};
     r.at("DeleteAclsRequest.Filters.ResourceTypeFilter");
     resource_type_filter = r.read_int8();
-    if (version >= 2) {
-        r.at("DeleteAclsRequest.Filters.ResourceNameFilter");
-        resource_name_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DeleteAclsRequest.Filters.ResourceNameFilter");
-        resource_name_filter = r.read_nullable_string();
-    }
+    r.at("DeleteAclsRequest.Filters.ResourceNameFilter");
+    resource_name_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         r.at("DeleteAclsRequest.Filters.PatternTypeFilter");
         pattern_type_filter = r.read_int8();
     }
-    if (version >= 2) {
-        r.at("DeleteAclsRequest.Filters.PrincipalFilter");
-        principal_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DeleteAclsRequest.Filters.PrincipalFilter");
-        principal_filter = r.read_nullable_string();
-    }
-    if (version >= 2) {
-        r.at("DeleteAclsRequest.Filters.HostFilter");
-        host_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DeleteAclsRequest.Filters.HostFilter");
-        host_filter = r.read_nullable_string();
-    }
+    r.at("DeleteAclsRequest.Filters.PrincipalFilter");
+    principal_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("DeleteAclsRequest.Filters.HostFilter");
+    host_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DeleteAclsRequest.Filters.Operation");
     operation = r.read_int8();
     r.at("DeleteAclsRequest.Filters.PermissionType");
@@ -142,13 +102,8 @@ void delete_acls_request::DeleteAclsFilter::print(std::ostream& os) const {
 
 // DeleteAclsRequest: encoded in versions 0-3.
 void DeleteAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(filters.size()));
-        for (const auto& e : filters) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(filters.size()));
-        for (const auto& e : filters) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(filters.size())) : w.write_array_length(::kafka::checked_count(filters.size())));
+    for (const auto& e : filters) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -158,13 +113,8 @@ void DeleteAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
 
 size_t DeleteAclsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(filters.size()));
-        for (const auto& e : filters) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : filters) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(filters.size())) : 4);
+    for (const auto& e : filters) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -173,27 +123,15 @@ size_t DeleteAclsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DeleteAclsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DeleteAclsRequest{};
-    if (version >= 2) {
-        r.at("DeleteAclsRequest.Filters");
+    r.at("DeleteAclsRequest.Filters");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = filters;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteAclsRequest.Filters");
-        {
-            const int32_t count = r.read_array_length(9);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = filters;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = filters;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteAclsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteAclsRequest::decode() itself resets the message first.
 namespace delete_acls_request {
 
 struct DeleteAclsFilter {

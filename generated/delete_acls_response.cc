@@ -12,33 +12,17 @@ namespace kafka {
 // delete_acls_response::DeleteAclsMatchingAcl: encoded in versions 0-3.
 void delete_acls_response::DeleteAclsMatchingAcl::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     w.write_int8(resource_type);
-    if (version >= 2) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
+    (version >= 2 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
     if (version >= 1) {
         w.write_int8(pattern_type);
     }
     if (version < 1) {
         if (!(pattern_type == 3)) ::kafka::throw_unsupported_field("DeleteAclsResponse.FilterResults.MatchingAcls.PatternType", version);
     }
-    if (version >= 2) {
-        w.write_compact_string(principal);
-    } else {
-        w.write_string(principal);
-    }
-    if (version >= 2) {
-        w.write_compact_string(host);
-    } else {
-        w.write_string(host);
-    }
+    (version >= 2 ? w.write_compact_string(principal) : w.write_string(principal));
+    (version >= 2 ? w.write_compact_string(host) : w.write_string(host));
     w.write_int8(operation);
     w.write_int8(permission_type);
     if (version >= 2) {
@@ -51,30 +35,14 @@ void delete_acls_response::DeleteAclsMatchingAcl::encode([[maybe_unused]] ::kafk
 size_t delete_acls_response::DeleteAclsMatchingAcl::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(principal);
-    } else {
-        n += ::kafka::string_size(principal);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(host);
-    } else {
-        n += ::kafka::string_size(host);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(principal) : ::kafka::string_size(principal));
+    n += (version >= 2 ? ::kafka::compact_string_size(host) : ::kafka::string_size(host));
     n += 1;
     n += 1;
     if (version >= 2) {
@@ -84,43 +52,22 @@ size_t delete_acls_response::DeleteAclsMatchingAcl::size([[maybe_unused]] int16_
 }
 
 void delete_acls_response::DeleteAclsMatchingAcl::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteAclsMatchingAcl{};
     r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
+    r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ResourceName");
-        resource_name = r.read_string();
-    }
+    r.at("DeleteAclsResponse.FilterResults.MatchingAcls.ResourceName");
+    resource_name = (version >= 2 ? r.read_compact_string() : r.read_string());
     if (version >= 1) {
         r.at("DeleteAclsResponse.FilterResults.MatchingAcls.PatternType");
         pattern_type = r.read_int8();
     }
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Principal");
-        principal = r.read_compact_string();
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Principal");
-        principal = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Host");
-        host = r.read_compact_string();
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Host");
-        host = r.read_string();
-    }
+    r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Principal");
+    principal = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Host");
+    host = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DeleteAclsResponse.FilterResults.MatchingAcls.Operation");
     operation = r.read_int8();
     r.at("DeleteAclsResponse.FilterResults.MatchingAcls.PermissionType");
@@ -168,18 +115,9 @@ void delete_acls_response::DeleteAclsMatchingAcl::print(std::ostream& os) const 
 // delete_acls_response::DeleteAclsFilterResult: encoded in versions 0-3.
 void delete_acls_response::DeleteAclsFilterResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(matching_acls.size()));
-        for (const auto& e : matching_acls) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(matching_acls.size()));
-        for (const auto& e : matching_acls) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(matching_acls.size())) : w.write_array_length(::kafka::checked_count(matching_acls.size())));
+    for (const auto& e : matching_acls) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -190,18 +128,9 @@ void delete_acls_response::DeleteAclsFilterResult::encode([[maybe_unused]] ::kaf
 size_t delete_acls_response::DeleteAclsFilterResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(matching_acls.size()));
-        for (const auto& e : matching_acls) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : matching_acls) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(matching_acls.size())) : 4);
+    for (const auto& e : matching_acls) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -209,37 +138,19 @@ size_t delete_acls_response::DeleteAclsFilterResult::size([[maybe_unused]] int16
 }
 
 void delete_acls_response::DeleteAclsFilterResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteAclsFilterResult{};
     r.at("DeleteAclsResponse.FilterResults.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
+    r.at("DeleteAclsResponse.FilterResults.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(11) : r.read_array_length(11));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(11);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = matching_acls;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
-        {
-            const int32_t count = r.read_array_length(13);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = matching_acls;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = matching_acls;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -273,13 +184,8 @@ void delete_acls_response::DeleteAclsFilterResult::print(std::ostream& os) const
 // DeleteAclsResponse: encoded in versions 0-3.
 void DeleteAclsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(filter_results.size()));
-        for (const auto& e : filter_results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(filter_results.size()));
-        for (const auto& e : filter_results) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(filter_results.size())) : w.write_array_length(::kafka::checked_count(filter_results.size())));
+    for (const auto& e : filter_results) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -290,13 +196,8 @@ void DeleteAclsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
 size_t DeleteAclsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(filter_results.size()));
-        for (const auto& e : filter_results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : filter_results) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(filter_results.size())) : 4);
+    for (const auto& e : filter_results) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -307,27 +208,15 @@ void DeleteAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     *this = DeleteAclsResponse{};
     r.at("DeleteAclsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 2) {
-        r.at("DeleteAclsResponse.FilterResults");
+    r.at("DeleteAclsResponse.FilterResults");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = filter_results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteAclsResponse.FilterResults");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = filter_results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = filter_results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteAclsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteAclsResponse::decode() itself resets the message first.
 namespace delete_acls_response {
 
 struct DeleteAclsMatchingAcl {

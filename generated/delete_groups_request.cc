@@ -11,13 +11,8 @@ namespace kafka {
 
 // DeleteGroupsRequest: encoded in versions 0-2.
 void DeleteGroupsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(groups_names.size()));
-        for (const auto& e : groups_names) w.write_compact_string(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(groups_names.size()));
-        for (const auto& e : groups_names) w.write_string(e);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(groups_names.size())) : w.write_array_length(::kafka::checked_count(groups_names.size())));
+    for (const auto& e : groups_names) (version >= 2 ? w.write_compact_string(e) : w.write_string(e));
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -27,13 +22,8 @@ void DeleteGroupsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 
 size_t DeleteGroupsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(groups_names.size()));
-        for (const auto& e : groups_names) n += ::kafka::compact_string_size(e);
-    } else {
-        n += 4;
-        for (const auto& e : groups_names) n += ::kafka::string_size(e);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(groups_names.size())) : 4);
+    for (const auto& e : groups_names) n += (version >= 2 ? ::kafka::compact_string_size(e) : ::kafka::string_size(e));
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -42,27 +32,15 @@ size_t DeleteGroupsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DeleteGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DeleteGroupsRequest{};
-    if (version >= 2) {
-        r.at("DeleteGroupsRequest.GroupsNames");
+    r.at("DeleteGroupsRequest.GroupsNames");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(1);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups_names;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
-            }
-        }
-    } else {
-        r.at("DeleteGroupsRequest.GroupsNames");
-        {
-            const int32_t count = r.read_array_length(2);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups_names;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
-            }
+            auto& v = groups_names;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back((version >= 2 ? r.read_compact_string() : r.read_string()));
         }
     }
     if (version >= 2) {

@@ -11,11 +11,7 @@ namespace kafka {
 
 // delete_groups_response::DeletableGroupResult: encoded in versions 0-2.
 void delete_groups_response::DeletableGroupResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 2 ? w.write_compact_string(group_id) : w.write_string(group_id));
     w.write_int16(error_code);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -26,11 +22,7 @@ void delete_groups_response::DeletableGroupResult::encode([[maybe_unused]] ::kaf
 
 size_t delete_groups_response::DeletableGroupResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     n += 2;
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -39,14 +31,8 @@ size_t delete_groups_response::DeletableGroupResult::size([[maybe_unused]] int16
 }
 
 void delete_groups_response::DeletableGroupResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeletableGroupResult{};
-    if (version >= 2) {
-        r.at("DeleteGroupsResponse.Results.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("DeleteGroupsResponse.Results.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("DeleteGroupsResponse.Results.GroupId");
+    group_id = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DeleteGroupsResponse.Results.ErrorCode");
     error_code = r.read_int16();
     if (version >= 2) {
@@ -78,13 +64,8 @@ void delete_groups_response::DeletableGroupResult::print(std::ostream& os) const
 // DeleteGroupsResponse: encoded in versions 0-2.
 void DeleteGroupsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(results.size())) : w.write_array_length(::kafka::checked_count(results.size())));
+    for (const auto& e : results) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -95,13 +76,8 @@ void DeleteGroupsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_u
 size_t DeleteGroupsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results.size()));
-        for (const auto& e : results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results.size())) : 4);
+    for (const auto& e : results) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -112,27 +88,15 @@ void DeleteGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     *this = DeleteGroupsResponse{};
     r.at("DeleteGroupsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 2) {
-        r.at("DeleteGroupsResponse.Results");
+    r.at("DeleteGroupsResponse.Results");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteGroupsResponse.Results");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteGroupsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteGroupsResponse::decode() itself resets the message first.
 namespace delete_groups_response {
 
 struct DeletableGroupResult {

@@ -31,7 +31,6 @@ size_t delete_records_request::DeleteRecordsPartition::size([[maybe_unused]] int
 }
 
 void delete_records_request::DeleteRecordsPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteRecordsPartition{};
     r.at("DeleteRecordsRequest.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("DeleteRecordsRequest.Topics.Partitions.Offset");
@@ -64,18 +63,9 @@ void delete_records_request::DeleteRecordsPartition::print(std::ostream& os) con
 
 // delete_records_request::DeleteRecordsTopic: encoded in versions 0-2.
 void delete_records_request::DeleteRecordsTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -85,18 +75,9 @@ void delete_records_request::DeleteRecordsTopic::encode([[maybe_unused]] ::kafka
 
 size_t delete_records_request::DeleteRecordsTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -104,35 +85,17 @@ size_t delete_records_request::DeleteRecordsTopic::size([[maybe_unused]] int16_t
 }
 
 void delete_records_request::DeleteRecordsTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteRecordsTopic{};
-    if (version >= 2) {
-        r.at("DeleteRecordsRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("DeleteRecordsRequest.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DeleteRecordsRequest.Topics.Partitions");
+    r.at("DeleteRecordsRequest.Topics.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DeleteRecordsRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(13);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteRecordsRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(12);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -163,13 +126,8 @@ void delete_records_request::DeleteRecordsTopic::print(std::ostream& os) const {
 
 // DeleteRecordsRequest: encoded in versions 0-2.
 void DeleteRecordsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     w.write_int32(timeout_ms);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -180,13 +138,8 @@ void DeleteRecordsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_u
 
 size_t DeleteRecordsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     n += 4;
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -196,27 +149,15 @@ size_t DeleteRecordsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DeleteRecordsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DeleteRecordsRequest{};
-    if (version >= 2) {
-        r.at("DeleteRecordsRequest.Topics");
+    r.at("DeleteRecordsRequest.Topics");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteRecordsRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("DeleteRecordsRequest.TimeoutMs");

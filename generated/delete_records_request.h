@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteRecordsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteRecordsRequest::decode() itself resets the message first.
 namespace delete_records_request {
 
 struct DeleteRecordsPartition {

@@ -33,7 +33,6 @@ size_t delete_records_response::DeleteRecordsPartitionResult::size([[maybe_unuse
 }
 
 void delete_records_response::DeleteRecordsPartitionResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteRecordsPartitionResult{};
     r.at("DeleteRecordsResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("DeleteRecordsResponse.Topics.Partitions.LowWatermark");
@@ -70,18 +69,9 @@ void delete_records_response::DeleteRecordsPartitionResult::print(std::ostream& 
 
 // delete_records_response::DeleteRecordsTopicResult: encoded in versions 0-2.
 void delete_records_response::DeleteRecordsTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -91,18 +81,9 @@ void delete_records_response::DeleteRecordsTopicResult::encode([[maybe_unused]] 
 
 size_t delete_records_response::DeleteRecordsTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -110,35 +91,17 @@ size_t delete_records_response::DeleteRecordsTopicResult::size([[maybe_unused]] 
 }
 
 void delete_records_response::DeleteRecordsTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteRecordsTopicResult{};
-    if (version >= 2) {
-        r.at("DeleteRecordsResponse.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("DeleteRecordsResponse.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DeleteRecordsResponse.Topics.Partitions");
+    r.at("DeleteRecordsResponse.Topics.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DeleteRecordsResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(15);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteRecordsResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -170,13 +133,8 @@ void delete_records_response::DeleteRecordsTopicResult::print(std::ostream& os) 
 // DeleteRecordsResponse: encoded in versions 0-2.
 void DeleteRecordsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -187,13 +145,8 @@ void DeleteRecordsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_
 size_t DeleteRecordsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -204,27 +157,15 @@ void DeleteRecordsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
     *this = DeleteRecordsResponse{};
     r.at("DeleteRecordsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 2) {
-        r.at("DeleteRecordsResponse.Topics");
+    r.at("DeleteRecordsResponse.Topics");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteRecordsResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteRecordsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteRecordsResponse::decode() itself resets the message first.
 namespace delete_records_response {
 
 struct DeleteRecordsPartitionResult {

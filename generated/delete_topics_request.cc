@@ -25,7 +25,6 @@ size_t delete_topics_request::DeleteTopicState::size([[maybe_unused]] int16_t ve
 }
 
 void delete_topics_request::DeleteTopicState::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeleteTopicState{};
     r.at("DeleteTopicsRequest.Topics.Name");
     name = r.read_compact_nullable_string();
     r.at("DeleteTopicsRequest.Topics.TopicId");
@@ -64,13 +63,8 @@ void DeleteTopicsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
         if (!(topics.empty())) ::kafka::throw_unsupported_field("DeleteTopicsRequest.Topics", version);
     }
     if (version <= 5) {
-        if (version >= 4) {
-            w.write_compact_array_length(::kafka::checked_count(topic_names.size()));
-            for (const auto& e : topic_names) w.write_compact_string(e);
-        } else {
-            w.write_array_length(::kafka::checked_count(topic_names.size()));
-            for (const auto& e : topic_names) w.write_string(e);
-        }
+        (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(topic_names.size())) : w.write_array_length(::kafka::checked_count(topic_names.size())));
+        for (const auto& e : topic_names) (version >= 4 ? w.write_compact_string(e) : w.write_string(e));
     }
     w.write_int32(timeout_ms);
     if (version >= 4) {
@@ -87,13 +81,8 @@ size_t DeleteTopicsRequest::size([[maybe_unused]] int16_t version) const {
         for (const auto& e : topics) n += e.size(version);
     }
     if (version <= 5) {
-        if (version >= 4) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(topic_names.size()));
-            for (const auto& e : topic_names) n += ::kafka::compact_string_size(e);
-        } else {
-            n += 4;
-            for (const auto& e : topic_names) n += ::kafka::string_size(e);
-        }
+        n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topic_names.size())) : 4);
+        for (const auto& e : topic_names) n += (version >= 4 ? ::kafka::compact_string_size(e) : ::kafka::string_size(e));
     }
     n += 4;
     if (version >= 4) {
@@ -111,33 +100,22 @@ void DeleteTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
     if (version <= 5) {
-        if (version >= 4) {
-            r.at("DeleteTopicsRequest.TopicNames");
+        r.at("DeleteTopicsRequest.TopicNames");
+        {
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(2) : r.read_array_length(2));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(1);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = topic_names;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
-                }
-            }
-        } else {
-            r.at("DeleteTopicsRequest.TopicNames");
-            {
-                const int32_t count = r.read_array_length(2);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = topic_names;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
-                }
+                auto& v = topic_names;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.push_back((version >= 4 ? r.read_compact_string() : r.read_string()));
             }
         }
     }

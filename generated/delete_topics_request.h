@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DeleteTopicsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DeleteTopicsRequest::decode() itself resets the message first.
 namespace delete_topics_request {
 
 struct DeleteTopicState {

@@ -11,13 +11,8 @@ namespace kafka {
 
 // delete_topics_response::DeletableTopicResult: encoded in versions 0-6.
 void delete_topics_response::DeletableTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        if (!name.has_value() && !(version >= 6)) ::kafka::throw_null_field("DeleteTopicsResponse.Responses.Name", version);
-        w.write_compact_nullable_string(name);
-    } else {
-        if (!name.has_value()) ::kafka::throw_null_field("DeleteTopicsResponse.Responses.Name", version);
-        w.write_nullable_string(name);
-    }
+    if (!name.has_value() && !(version >= 6)) ::kafka::throw_null_field("DeleteTopicsResponse.Responses.Name", version);
+    (version >= 4 ? w.write_compact_nullable_string(name) : w.write_nullable_string(name));
     if (version >= 6) {
         w.write_uuid(topic_id);
     }
@@ -34,11 +29,7 @@ void delete_topics_response::DeletableTopicResult::encode([[maybe_unused]] ::kaf
 
 size_t delete_topics_response::DeletableTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(name);
-    } else {
-        n += ::kafka::nullable_string_size(name);
-    }
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(name) : ::kafka::nullable_string_size(name));
     if (version >= 6) {
         n += 16;
     }
@@ -53,16 +44,9 @@ size_t delete_topics_response::DeletableTopicResult::size([[maybe_unused]] int16
 }
 
 void delete_topics_response::DeletableTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DeletableTopicResult{};
-    if (version >= 4) {
-        r.at("DeleteTopicsResponse.Responses.Name");
-        name = r.read_compact_nullable_string();
-        if (!name.has_value() && !(version >= 6)) r.fail_null();
-    } else {
-        r.at("DeleteTopicsResponse.Responses.Name");
-        name = r.read_nullable_string();
-        if (!name.has_value()) r.fail_null();
-    }
+    r.at("DeleteTopicsResponse.Responses.Name");
+    name = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    if (!name.has_value() && !(version >= 6)) r.fail_null();
     if (version >= 6) {
         r.at("DeleteTopicsResponse.Responses.TopicId");
         topic_id = r.read_uuid();
@@ -108,13 +92,8 @@ void DeleteTopicsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_u
     if (version >= 1) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(responses.size())) : w.write_array_length(::kafka::checked_count(responses.size())));
+    for (const auto& e : responses) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -127,13 +106,8 @@ size_t DeleteTopicsResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 1) {
         n += 4;
     }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size()));
-        for (const auto& e : responses) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : responses) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size())) : 4);
+    for (const auto& e : responses) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -146,27 +120,15 @@ void DeleteTopicsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
         r.at("DeleteTopicsResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 4) {
-        r.at("DeleteTopicsResponse.Responses");
+    r.at("DeleteTopicsResponse.Responses");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DeleteTopicsResponse.Responses");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = responses;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

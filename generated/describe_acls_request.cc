@@ -12,27 +12,15 @@ namespace kafka {
 // DescribeAclsRequest: encoded in versions 0-3.
 void DescribeAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type_filter);
-    if (version >= 2) {
-        w.write_compact_nullable_string(resource_name_filter);
-    } else {
-        w.write_nullable_string(resource_name_filter);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(resource_name_filter) : w.write_nullable_string(resource_name_filter));
     if (version >= 1) {
         w.write_int8(pattern_type_filter);
     }
     if (version < 1) {
         if (!(pattern_type_filter == 3)) ::kafka::throw_unsupported_field("DescribeAclsRequest.PatternTypeFilter", version);
     }
-    if (version >= 2) {
-        w.write_compact_nullable_string(principal_filter);
-    } else {
-        w.write_nullable_string(principal_filter);
-    }
-    if (version >= 2) {
-        w.write_compact_nullable_string(host_filter);
-    } else {
-        w.write_nullable_string(host_filter);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(principal_filter) : w.write_nullable_string(principal_filter));
+    (version >= 2 ? w.write_compact_nullable_string(host_filter) : w.write_nullable_string(host_filter));
     w.write_int8(operation);
     w.write_int8(permission_type);
     if (version >= 2) {
@@ -45,24 +33,12 @@ void DescribeAclsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 size_t DescribeAclsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(resource_name_filter);
-    } else {
-        n += ::kafka::nullable_string_size(resource_name_filter);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(resource_name_filter) : ::kafka::nullable_string_size(resource_name_filter));
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(principal_filter);
-    } else {
-        n += ::kafka::nullable_string_size(principal_filter);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(host_filter);
-    } else {
-        n += ::kafka::nullable_string_size(host_filter);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(principal_filter) : ::kafka::nullable_string_size(principal_filter));
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(host_filter) : ::kafka::nullable_string_size(host_filter));
     n += 1;
     n += 1;
     if (version >= 2) {
@@ -75,31 +51,16 @@ void DescribeAclsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     *this = DescribeAclsRequest{};
     r.at("DescribeAclsRequest.ResourceTypeFilter");
     resource_type_filter = r.read_int8();
-    if (version >= 2) {
-        r.at("DescribeAclsRequest.ResourceNameFilter");
-        resource_name_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeAclsRequest.ResourceNameFilter");
-        resource_name_filter = r.read_nullable_string();
-    }
+    r.at("DescribeAclsRequest.ResourceNameFilter");
+    resource_name_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         r.at("DescribeAclsRequest.PatternTypeFilter");
         pattern_type_filter = r.read_int8();
     }
-    if (version >= 2) {
-        r.at("DescribeAclsRequest.PrincipalFilter");
-        principal_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeAclsRequest.PrincipalFilter");
-        principal_filter = r.read_nullable_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeAclsRequest.HostFilter");
-        host_filter = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeAclsRequest.HostFilter");
-        host_filter = r.read_nullable_string();
-    }
+    r.at("DescribeAclsRequest.PrincipalFilter");
+    principal_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("DescribeAclsRequest.HostFilter");
+    host_filter = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeAclsRequest.Operation");
     operation = r.read_int8();
     r.at("DescribeAclsRequest.PermissionType");

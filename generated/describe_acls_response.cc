@@ -11,16 +11,8 @@ namespace kafka {
 
 // describe_acls_response::AclDescription: encoded in versions 0-3.
 void describe_acls_response::AclDescription::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(principal);
-    } else {
-        w.write_string(principal);
-    }
-    if (version >= 2) {
-        w.write_compact_string(host);
-    } else {
-        w.write_string(host);
-    }
+    (version >= 2 ? w.write_compact_string(principal) : w.write_string(principal));
+    (version >= 2 ? w.write_compact_string(host) : w.write_string(host));
     w.write_int8(operation);
     w.write_int8(permission_type);
     if (version >= 2) {
@@ -32,16 +24,8 @@ void describe_acls_response::AclDescription::encode([[maybe_unused]] ::kafka::Wr
 
 size_t describe_acls_response::AclDescription::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(principal);
-    } else {
-        n += ::kafka::string_size(principal);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(host);
-    } else {
-        n += ::kafka::string_size(host);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(principal) : ::kafka::string_size(principal));
+    n += (version >= 2 ? ::kafka::compact_string_size(host) : ::kafka::string_size(host));
     n += 1;
     n += 1;
     if (version >= 2) {
@@ -51,21 +35,10 @@ size_t describe_acls_response::AclDescription::size([[maybe_unused]] int16_t ver
 }
 
 void describe_acls_response::AclDescription::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AclDescription{};
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.Resources.Acls.Principal");
-        principal = r.read_compact_string();
-    } else {
-        r.at("DescribeAclsResponse.Resources.Acls.Principal");
-        principal = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.Resources.Acls.Host");
-        host = r.read_compact_string();
-    } else {
-        r.at("DescribeAclsResponse.Resources.Acls.Host");
-        host = r.read_string();
-    }
+    r.at("DescribeAclsResponse.Resources.Acls.Principal");
+    principal = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeAclsResponse.Resources.Acls.Host");
+    host = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DescribeAclsResponse.Resources.Acls.Operation");
     operation = r.read_int8();
     r.at("DescribeAclsResponse.Resources.Acls.PermissionType");
@@ -103,24 +76,15 @@ void describe_acls_response::AclDescription::print(std::ostream& os) const {
 // describe_acls_response::DescribeAclsResource: encoded in versions 0-3.
 void describe_acls_response::DescribeAclsResource::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type);
-    if (version >= 2) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
+    (version >= 2 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
     if (version >= 1) {
         w.write_int8(pattern_type);
     }
     if (version < 1) {
         if (!(pattern_type == 3)) ::kafka::throw_unsupported_field("DescribeAclsResponse.Resources.PatternType", version);
     }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(acls.size()));
-        for (const auto& e : acls) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(acls.size()));
-        for (const auto& e : acls) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(acls.size())) : w.write_array_length(::kafka::checked_count(acls.size())));
+    for (const auto& e : acls) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -131,21 +95,12 @@ void describe_acls_response::DescribeAclsResource::encode([[maybe_unused]] ::kaf
 size_t describe_acls_response::DescribeAclsResource::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(acls.size()));
-        for (const auto& e : acls) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : acls) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(acls.size())) : 4);
+    for (const auto& e : acls) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -153,41 +108,23 @@ size_t describe_acls_response::DescribeAclsResource::size([[maybe_unused]] int16
 }
 
 void describe_acls_response::DescribeAclsResource::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeAclsResource{};
     r.at("DescribeAclsResponse.Resources.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.Resources.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("DescribeAclsResponse.Resources.ResourceName");
-        resource_name = r.read_string();
-    }
+    r.at("DescribeAclsResponse.Resources.ResourceName");
+    resource_name = (version >= 2 ? r.read_compact_string() : r.read_string());
     if (version >= 1) {
         r.at("DescribeAclsResponse.Resources.PatternType");
         pattern_type = r.read_int8();
     }
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.Resources.Acls");
+    r.at("DescribeAclsResponse.Resources.Acls");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = acls;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeAclsResponse.Resources.Acls");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = acls;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = acls;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -224,18 +161,9 @@ void describe_acls_response::DescribeAclsResource::print(std::ostream& os) const
 void DescribeAclsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(resources.size())) : w.write_array_length(::kafka::checked_count(resources.size())));
+    for (const auto& e : resources) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -247,18 +175,9 @@ size_t DescribeAclsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size()));
-        for (const auto& e : resources) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : resources) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size())) : 4);
+    for (const auto& e : resources) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -271,34 +190,17 @@ void DescribeAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     throttle_time_ms = r.read_int32();
     r.at("DescribeAclsResponse.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeAclsResponse.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeAclsResponse.Resources");
+    r.at("DescribeAclsResponse.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("DescribeAclsResponse.Resources");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeAclsResponse.Resources");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = resources;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

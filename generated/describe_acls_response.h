@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeAclsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeAclsResponse::decode() itself resets the message first.
 namespace describe_acls_response {
 
 struct AclDescription {

@@ -11,17 +11,9 @@ namespace kafka {
 
 // describe_client_quotas_request::ComponentData: encoded in versions 0-1.
 void describe_client_quotas_request::ComponentData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(entity_type);
-    } else {
-        w.write_string(entity_type);
-    }
+    (version >= 1 ? w.write_compact_string(entity_type) : w.write_string(entity_type));
     w.write_int8(match_type);
-    if (version >= 1) {
-        w.write_compact_nullable_string(match);
-    } else {
-        w.write_nullable_string(match);
-    }
+    (version >= 1 ? w.write_compact_nullable_string(match) : w.write_nullable_string(match));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -31,17 +23,9 @@ void describe_client_quotas_request::ComponentData::encode([[maybe_unused]] ::ka
 
 size_t describe_client_quotas_request::ComponentData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(entity_type);
-    } else {
-        n += ::kafka::string_size(entity_type);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(entity_type) : ::kafka::string_size(entity_type));
     n += 1;
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(match);
-    } else {
-        n += ::kafka::nullable_string_size(match);
-    }
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(match) : ::kafka::nullable_string_size(match));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -49,23 +33,12 @@ size_t describe_client_quotas_request::ComponentData::size([[maybe_unused]] int1
 }
 
 void describe_client_quotas_request::ComponentData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ComponentData{};
-    if (version >= 1) {
-        r.at("DescribeClientQuotasRequest.Components.EntityType");
-        entity_type = r.read_compact_string();
-    } else {
-        r.at("DescribeClientQuotasRequest.Components.EntityType");
-        entity_type = r.read_string();
-    }
+    r.at("DescribeClientQuotasRequest.Components.EntityType");
+    entity_type = (version >= 1 ? r.read_compact_string() : r.read_string());
     r.at("DescribeClientQuotasRequest.Components.MatchType");
     match_type = r.read_int8();
-    if (version >= 1) {
-        r.at("DescribeClientQuotasRequest.Components.Match");
-        match = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeClientQuotasRequest.Components.Match");
-        match = r.read_nullable_string();
-    }
+    r.at("DescribeClientQuotasRequest.Components.Match");
+    match = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -96,13 +69,8 @@ void describe_client_quotas_request::ComponentData::print(std::ostream& os) cons
 
 // DescribeClientQuotasRequest: encoded in versions 0-1.
 void DescribeClientQuotasRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(components.size()));
-        for (const auto& e : components) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(components.size()));
-        for (const auto& e : components) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(components.size())) : w.write_array_length(::kafka::checked_count(components.size())));
+    for (const auto& e : components) e.encode(w, version);
     w.write_bool(strict);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -113,13 +81,8 @@ void DescribeClientQuotasRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[
 
 size_t DescribeClientQuotasRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(components.size()));
-        for (const auto& e : components) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : components) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(components.size())) : 4);
+    for (const auto& e : components) n += e.size(version);
     n += 1;
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -129,27 +92,15 @@ size_t DescribeClientQuotasRequest::size([[maybe_unused]] int16_t version) const
 
 void DescribeClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DescribeClientQuotasRequest{};
-    if (version >= 1) {
-        r.at("DescribeClientQuotasRequest.Components");
+    r.at("DescribeClientQuotasRequest.Components");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = components;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeClientQuotasRequest.Components");
-        {
-            const int32_t count = r.read_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = components;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = components;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("DescribeClientQuotasRequest.Strict");

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeClientQuotasRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeClientQuotasRequest::decode() itself resets the message first.
 namespace describe_client_quotas_request {
 
 struct ComponentData {

@@ -11,16 +11,8 @@ namespace kafka {
 
 // describe_client_quotas_response::EntityData: encoded in versions 0-1.
 void describe_client_quotas_response::EntityData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(entity_type);
-    } else {
-        w.write_string(entity_type);
-    }
-    if (version >= 1) {
-        w.write_compact_nullable_string(entity_name);
-    } else {
-        w.write_nullable_string(entity_name);
-    }
+    (version >= 1 ? w.write_compact_string(entity_type) : w.write_string(entity_type));
+    (version >= 1 ? w.write_compact_nullable_string(entity_name) : w.write_nullable_string(entity_name));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void describe_client_quotas_response::EntityData::encode([[maybe_unused]] ::kafk
 
 size_t describe_client_quotas_response::EntityData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(entity_type);
-    } else {
-        n += ::kafka::string_size(entity_type);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(entity_name);
-    } else {
-        n += ::kafka::nullable_string_size(entity_name);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(entity_type) : ::kafka::string_size(entity_type));
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(entity_name) : ::kafka::nullable_string_size(entity_name));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t describe_client_quotas_response::EntityData::size([[maybe_unused]] int16_
 }
 
 void describe_client_quotas_response::EntityData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntityData{};
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries.Entity.EntityType");
-        entity_type = r.read_compact_string();
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries.Entity.EntityType");
-        entity_type = r.read_string();
-    }
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries.Entity.EntityName");
-        entity_name = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries.Entity.EntityName");
-        entity_name = r.read_nullable_string();
-    }
+    r.at("DescribeClientQuotasResponse.Entries.Entity.EntityType");
+    entity_type = (version >= 1 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeClientQuotasResponse.Entries.Entity.EntityName");
+    entity_name = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -90,11 +63,7 @@ void describe_client_quotas_response::EntityData::print(std::ostream& os) const 
 
 // describe_client_quotas_response::ValueData: encoded in versions 0-1.
 void describe_client_quotas_response::ValueData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(key);
-    } else {
-        w.write_string(key);
-    }
+    (version >= 1 ? w.write_compact_string(key) : w.write_string(key));
     w.write_float64(value);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -105,11 +74,7 @@ void describe_client_quotas_response::ValueData::encode([[maybe_unused]] ::kafka
 
 size_t describe_client_quotas_response::ValueData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(key);
-    } else {
-        n += ::kafka::string_size(key);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(key) : ::kafka::string_size(key));
     n += 8;
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -118,14 +83,8 @@ size_t describe_client_quotas_response::ValueData::size([[maybe_unused]] int16_t
 }
 
 void describe_client_quotas_response::ValueData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ValueData{};
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries.Values.Key");
-        key = r.read_compact_string();
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries.Values.Key");
-        key = r.read_string();
-    }
+    r.at("DescribeClientQuotasResponse.Entries.Values.Key");
+    key = (version >= 1 ? r.read_compact_string() : r.read_string());
     r.at("DescribeClientQuotasResponse.Entries.Values.Value");
     value = r.read_float64();
     if (version >= 1) {
@@ -156,20 +115,10 @@ void describe_client_quotas_response::ValueData::print(std::ostream& os) const {
 
 // describe_client_quotas_response::EntryData: encoded in versions 0-1.
 void describe_client_quotas_response::EntryData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(entity.size()));
-        for (const auto& e : entity) e.encode(w, version);
-    }
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(values.size()));
-        for (const auto& e : values) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(values.size()));
-        for (const auto& e : values) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(entity.size())) : w.write_array_length(::kafka::checked_count(entity.size())));
+    for (const auto& e : entity) e.encode(w, version);
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(values.size())) : w.write_array_length(::kafka::checked_count(values.size())));
+    for (const auto& e : values) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -179,20 +128,10 @@ void describe_client_quotas_response::EntryData::encode([[maybe_unused]] ::kafka
 
 size_t describe_client_quotas_response::EntryData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size()));
-        for (const auto& e : entity) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : entity) n += e.size(version);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(values.size()));
-        for (const auto& e : values) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : values) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(entity.size())) : 4);
+    for (const auto& e : entity) n += e.size(version);
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(values.size())) : 4);
+    for (const auto& e : values) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -200,51 +139,26 @@ size_t describe_client_quotas_response::EntryData::size([[maybe_unused]] int16_t
 }
 
 void describe_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EntryData{};
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries.Entity");
+    r.at("DescribeClientQuotasResponse.Entries.Entity");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries.Entity");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = entity;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = entity;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries.Values");
+    r.at("DescribeClientQuotasResponse.Entries.Values");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = values;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries.Values");
-        {
-            const int32_t count = r.read_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = values;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = values;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -277,25 +191,12 @@ void describe_client_quotas_response::EntryData::print(std::ostream& os) const {
 void DescribeClientQuotasResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
     w.write_int16(error_code);
-    if (version >= 1) {
-        w.write_compact_nullable_string(error_message);
+    (version >= 1 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
+    if (entries.has_value()) {
+        (version >= 1 ? w.write_compact_array_length(::kafka::checked_count((*entries).size())) : w.write_array_length(::kafka::checked_count((*entries).size())));
+        for (const auto& e : (*entries)) e.encode(w, version);
     } else {
-        w.write_nullable_string(error_message);
-    }
-    if (version >= 1) {
-        if (entries.has_value()) {
-            w.write_compact_array_length(::kafka::checked_count((*entries).size()));
-            for (const auto& e : (*entries)) e.encode(w, version);
-        } else {
-            w.write_uvarint(0);
-        }
-    } else {
-        if (entries.has_value()) {
-            w.write_array_length(::kafka::checked_count((*entries).size()));
-            for (const auto& e : (*entries)) e.encode(w, version);
-        } else {
-            w.write_int32(-1);
-        }
+        (version >= 1 ? w.write_uvarint(0) : w.write_int32(-1));
     }
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -308,25 +209,12 @@ size_t DescribeClientQuotasResponse::size([[maybe_unused]] int16_t version) cons
     size_t n = 0;
     n += 4;
     n += 2;
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(error_message);
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
+    if (entries.has_value()) {
+        n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*entries).size())) : 4);
+        for (const auto& e : (*entries)) n += e.size(version);
     } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
-    if (version >= 1) {
-        if (entries.has_value()) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>((*entries).size()));
-            for (const auto& e : (*entries)) n += e.size(version);
-        } else {
-            n += 1;
-        }
-    } else {
-        if (entries.has_value()) {
-            n += 4;
-            for (const auto& e : (*entries)) n += e.size(version);
-        } else {
-            n += 4;
-        }
+        n += (version >= 1 ? 1 : 4);
     }
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -340,36 +228,17 @@ void DescribeClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
     throttle_time_ms = r.read_int32();
     r.at("DescribeClientQuotasResponse.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeClientQuotasResponse.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
-    if (version >= 1) {
-        r.at("DescribeClientQuotasResponse.Entries");
-        {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) {
-                entries.reset();
-            } else {
-                auto& v = entries.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeClientQuotasResponse.Entries");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) {
-                entries.reset();
-            } else {
-                auto& v = entries.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+    r.at("DescribeClientQuotasResponse.ErrorMessage");
+    error_message = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("DescribeClientQuotasResponse.Entries");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) {
+            entries.reset();
+        } else {
+            auto& v = entries.emplace();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {

@@ -29,7 +29,6 @@ size_t describe_cluster_response::DescribeClusterBroker::size([[maybe_unused]] i
 }
 
 void describe_cluster_response::DescribeClusterBroker::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeClusterBroker{};
     r.at("DescribeClusterResponse.Brokers.BrokerId");
     broker_id = r.read_int32();
     r.at("DescribeClusterResponse.Brokers.Host");
@@ -124,6 +123,7 @@ void DescribeClusterResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
         if (count < 0) r.fail_null();
         {
             auto& v = brokers;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeClusterResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeClusterResponse::decode() itself resets the message first.
 namespace describe_cluster_response {
 
 struct DescribeClusterBroker {

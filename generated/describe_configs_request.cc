@@ -12,25 +12,12 @@ namespace kafka {
 // describe_configs_request::DescribeConfigsResource: encoded in versions 0-4.
 void describe_configs_request::DescribeConfigsResource::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type);
-    if (version >= 4) {
-        w.write_compact_string(resource_name);
+    (version >= 4 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
+    if (configuration_keys.has_value()) {
+        (version >= 4 ? w.write_compact_array_length(::kafka::checked_count((*configuration_keys).size())) : w.write_array_length(::kafka::checked_count((*configuration_keys).size())));
+        for (const auto& e : (*configuration_keys)) (version >= 4 ? w.write_compact_string(e) : w.write_string(e));
     } else {
-        w.write_string(resource_name);
-    }
-    if (version >= 4) {
-        if (configuration_keys.has_value()) {
-            w.write_compact_array_length(::kafka::checked_count((*configuration_keys).size()));
-            for (const auto& e : (*configuration_keys)) w.write_compact_string(e);
-        } else {
-            w.write_uvarint(0);
-        }
-    } else {
-        if (configuration_keys.has_value()) {
-            w.write_array_length(::kafka::checked_count((*configuration_keys).size()));
-            for (const auto& e : (*configuration_keys)) w.write_string(e);
-        } else {
-            w.write_int32(-1);
-        }
+        (version >= 4 ? w.write_uvarint(0) : w.write_int32(-1));
     }
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -42,25 +29,12 @@ void describe_configs_request::DescribeConfigsResource::encode([[maybe_unused]] 
 size_t describe_configs_request::DescribeConfigsResource::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(resource_name);
+    n += (version >= 4 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
+    if (configuration_keys.has_value()) {
+        n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*configuration_keys).size())) : 4);
+        for (const auto& e : (*configuration_keys)) n += (version >= 4 ? ::kafka::compact_string_size(e) : ::kafka::string_size(e));
     } else {
-        n += ::kafka::string_size(resource_name);
-    }
-    if (version >= 4) {
-        if (configuration_keys.has_value()) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>((*configuration_keys).size()));
-            for (const auto& e : (*configuration_keys)) n += ::kafka::compact_string_size(e);
-        } else {
-            n += 1;
-        }
-    } else {
-        if (configuration_keys.has_value()) {
-            n += 4;
-            for (const auto& e : (*configuration_keys)) n += ::kafka::string_size(e);
-        } else {
-            n += 4;
-        }
+        n += (version >= 4 ? 1 : 4);
     }
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -69,39 +43,19 @@ size_t describe_configs_request::DescribeConfigsResource::size([[maybe_unused]] 
 }
 
 void describe_configs_request::DescribeConfigsResource::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeConfigsResource{};
     r.at("DescribeConfigsRequest.Resources.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 4) {
-        r.at("DescribeConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("DescribeConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("DescribeConfigsRequest.Resources.ConfigurationKeys");
-        {
-            const int32_t count = r.read_compact_array_length(1);
-            if (count < 0) {
-                configuration_keys.reset();
-            } else {
-                auto& v = configuration_keys.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
-            }
-        }
-    } else {
-        r.at("DescribeConfigsRequest.Resources.ConfigurationKeys");
-        {
-            const int32_t count = r.read_array_length(2);
-            if (count < 0) {
-                configuration_keys.reset();
-            } else {
-                auto& v = configuration_keys.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
-            }
+    r.at("DescribeConfigsRequest.Resources.ResourceName");
+    resource_name = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeConfigsRequest.Resources.ConfigurationKeys");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        if (count < 0) {
+            configuration_keys.reset();
+        } else {
+            auto& v = configuration_keys.emplace();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back((version >= 4 ? r.read_compact_string() : r.read_string()));
         }
     }
     if (version >= 4) {
@@ -134,13 +88,8 @@ void describe_configs_request::DescribeConfigsResource::print(std::ostream& os) 
 
 // DescribeConfigsRequest: encoded in versions 0-4.
 void DescribeConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(resources.size())) : w.write_array_length(::kafka::checked_count(resources.size())));
+    for (const auto& e : resources) e.encode(w, version);
     if (version >= 1) {
         w.write_bool(include_synonyms);
     }
@@ -162,13 +111,8 @@ void DescribeConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
 
 size_t DescribeConfigsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size()));
-        for (const auto& e : resources) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : resources) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size())) : 4);
+    for (const auto& e : resources) n += e.size(version);
     if (version >= 1) {
         n += 1;
     }
@@ -183,27 +127,15 @@ size_t DescribeConfigsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DescribeConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DescribeConfigsRequest{};
-    if (version >= 4) {
-        r.at("DescribeConfigsRequest.Resources");
+    r.at("DescribeConfigsRequest.Resources");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeConfigsRequest.Resources");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = resources;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {

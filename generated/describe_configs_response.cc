@@ -11,16 +11,8 @@ namespace kafka {
 
 // describe_configs_response::DescribeConfigsSynonym: encoded in versions 1-4.
 void describe_configs_response::DescribeConfigsSynonym::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 4) {
-        w.write_compact_nullable_string(value);
-    } else {
-        w.write_nullable_string(value);
-    }
+    (version >= 4 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 4 ? w.write_compact_nullable_string(value) : w.write_nullable_string(value));
     w.write_int8(source);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -31,16 +23,8 @@ void describe_configs_response::DescribeConfigsSynonym::encode([[maybe_unused]] 
 
 size_t describe_configs_response::DescribeConfigsSynonym::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(value);
-    } else {
-        n += ::kafka::nullable_string_size(value);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(value) : ::kafka::nullable_string_size(value));
     n += 1;
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -49,21 +33,10 @@ size_t describe_configs_response::DescribeConfigsSynonym::size([[maybe_unused]] 
 }
 
 void describe_configs_response::DescribeConfigsSynonym::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeConfigsSynonym{};
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Name");
-        name = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Value");
-        value = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Value");
-        value = r.read_nullable_string();
-    }
+    r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Name");
+    name = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Value");
+    value = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeConfigsResponse.Results.Configs.Synonyms.Source");
     source = r.read_int8();
     if (version >= 4) {
@@ -96,16 +69,8 @@ void describe_configs_response::DescribeConfigsSynonym::print(std::ostream& os) 
 
 // describe_configs_response::DescribeConfigsResourceResult: encoded in versions 0-4.
 void describe_configs_response::DescribeConfigsResourceResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 4) {
-        w.write_compact_nullable_string(value);
-    } else {
-        w.write_nullable_string(value);
-    }
+    (version >= 4 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 4 ? w.write_compact_nullable_string(value) : w.write_nullable_string(value));
     w.write_bool(read_only);
     if (version <= 0) {
         w.write_bool(is_default);
@@ -118,23 +83,14 @@ void describe_configs_response::DescribeConfigsResourceResult::encode([[maybe_un
     }
     w.write_bool(is_sensitive);
     if (version >= 1) {
-        if (version >= 4) {
-            w.write_compact_array_length(::kafka::checked_count(synonyms.size()));
-            for (const auto& e : synonyms) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(synonyms.size()));
-            for (const auto& e : synonyms) e.encode(w, version);
-        }
+        (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(synonyms.size())) : w.write_array_length(::kafka::checked_count(synonyms.size())));
+        for (const auto& e : synonyms) e.encode(w, version);
     }
     if (version >= 3) {
         w.write_int8(config_type);
     }
     if (version >= 3) {
-        if (version >= 4) {
-            w.write_compact_nullable_string(documentation);
-        } else {
-            w.write_nullable_string(documentation);
-        }
+        (version >= 4 ? w.write_compact_nullable_string(documentation) : w.write_nullable_string(documentation));
     }
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -145,16 +101,8 @@ void describe_configs_response::DescribeConfigsResourceResult::encode([[maybe_un
 
 size_t describe_configs_response::DescribeConfigsResourceResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(value);
-    } else {
-        n += ::kafka::nullable_string_size(value);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(value) : ::kafka::nullable_string_size(value));
     n += 1;
     if (version <= 0) {
         n += 1;
@@ -164,23 +112,14 @@ size_t describe_configs_response::DescribeConfigsResourceResult::size([[maybe_un
     }
     n += 1;
     if (version >= 1) {
-        if (version >= 4) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(synonyms.size()));
-            for (const auto& e : synonyms) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : synonyms) n += e.size(version);
-        }
+        n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(synonyms.size())) : 4);
+        for (const auto& e : synonyms) n += e.size(version);
     }
     if (version >= 3) {
         n += 1;
     }
     if (version >= 3) {
-        if (version >= 4) {
-            n += ::kafka::compact_nullable_string_size(documentation);
-        } else {
-            n += ::kafka::nullable_string_size(documentation);
-        }
+        n += (version >= 4 ? ::kafka::compact_nullable_string_size(documentation) : ::kafka::nullable_string_size(documentation));
     }
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -189,21 +128,10 @@ size_t describe_configs_response::DescribeConfigsResourceResult::size([[maybe_un
 }
 
 void describe_configs_response::DescribeConfigsResourceResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeConfigsResourceResult{};
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.Configs.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.Configs.Name");
-        name = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.Configs.Value");
-        value = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.Configs.Value");
-        value = r.read_nullable_string();
-    }
+    r.at("DescribeConfigsResponse.Results.Configs.Name");
+    name = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeConfigsResponse.Results.Configs.Value");
+    value = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeConfigsResponse.Results.Configs.ReadOnly");
     read_only = r.read_bool();
     if (version <= 0) {
@@ -217,27 +145,15 @@ void describe_configs_response::DescribeConfigsResourceResult::decode([[maybe_un
     r.at("DescribeConfigsResponse.Results.Configs.IsSensitive");
     is_sensitive = r.read_bool();
     if (version >= 1) {
-        if (version >= 4) {
-            r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
+        r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
+        {
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(4));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(4);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = synonyms;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
-            {
-                const int32_t count = r.read_array_length(5);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = synonyms;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = synonyms;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
@@ -246,13 +162,8 @@ void describe_configs_response::DescribeConfigsResourceResult::decode([[maybe_un
         config_type = r.read_int8();
     }
     if (version >= 3) {
-        if (version >= 4) {
-            r.at("DescribeConfigsResponse.Results.Configs.Documentation");
-            documentation = r.read_compact_nullable_string();
-        } else {
-            r.at("DescribeConfigsResponse.Results.Configs.Documentation");
-            documentation = r.read_nullable_string();
-        }
+        r.at("DescribeConfigsResponse.Results.Configs.Documentation");
+        documentation = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 4) {
         {
@@ -297,24 +208,11 @@ void describe_configs_response::DescribeConfigsResourceResult::print(std::ostrea
 // describe_configs_response::DescribeConfigsResult: encoded in versions 0-4.
 void describe_configs_response::DescribeConfigsResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 4) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
+    (version >= 4 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     w.write_int8(resource_type);
-    if (version >= 4) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(configs.size())) : w.write_array_length(::kafka::checked_count(configs.size())));
+    for (const auto& e : configs) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -325,24 +223,11 @@ void describe_configs_response::DescribeConfigsResult::encode([[maybe_unused]] :
 size_t describe_configs_response::DescribeConfigsResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     n += 1;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size()));
-        for (const auto& e : configs) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : configs) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size())) : 4);
+    for (const auto& e : configs) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -350,46 +235,23 @@ size_t describe_configs_response::DescribeConfigsResult::size([[maybe_unused]] i
 }
 
 void describe_configs_response::DescribeConfigsResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeConfigsResult{};
     r.at("DescribeConfigsResponse.Results.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
+    r.at("DescribeConfigsResponse.Results.ErrorMessage");
+    error_message = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeConfigsResponse.Results.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("DescribeConfigsResponse.Results.ResourceName");
-        resource_name = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results.Configs");
+    r.at("DescribeConfigsResponse.Results.ResourceName");
+    resource_name = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeConfigsResponse.Results.Configs");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(9);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeConfigsResponse.Results.Configs");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = configs;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {
@@ -427,13 +289,8 @@ void describe_configs_response::DescribeConfigsResult::print(std::ostream& os) c
 // DescribeConfigsResponse: encoded in versions 0-4.
 void DescribeConfigsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(results.size())) : w.write_array_length(::kafka::checked_count(results.size())));
+    for (const auto& e : results) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -444,13 +301,8 @@ void DescribeConfigsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
 size_t DescribeConfigsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results.size()));
-        for (const auto& e : results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results.size())) : 4);
+    for (const auto& e : results) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -461,27 +313,15 @@ void DescribeConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     *this = DescribeConfigsResponse{};
     r.at("DescribeConfigsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 4) {
-        r.at("DescribeConfigsResponse.Results");
+    r.at("DescribeConfigsResponse.Results");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeConfigsResponse.Results");
-        {
-            const int32_t count = r.read_array_length(11);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

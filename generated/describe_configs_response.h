@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeConfigsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeConfigsResponse::decode() itself resets the message first.
 namespace describe_configs_response {
 
 struct DescribeConfigsSynonym {

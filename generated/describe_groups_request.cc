@@ -11,13 +11,8 @@ namespace kafka {
 
 // DescribeGroupsRequest: encoded in versions 0-5.
 void DescribeGroupsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) w.write_compact_string(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) w.write_string(e);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(groups.size())) : w.write_array_length(::kafka::checked_count(groups.size())));
+    for (const auto& e : groups) (version >= 5 ? w.write_compact_string(e) : w.write_string(e));
     if (version >= 3) {
         w.write_bool(include_authorized_operations);
     }
@@ -33,13 +28,8 @@ void DescribeGroupsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_
 
 size_t DescribeGroupsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size()));
-        for (const auto& e : groups) n += ::kafka::compact_string_size(e);
-    } else {
-        n += 4;
-        for (const auto& e : groups) n += ::kafka::string_size(e);
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size())) : 4);
+    for (const auto& e : groups) n += (version >= 5 ? ::kafka::compact_string_size(e) : ::kafka::string_size(e));
     if (version >= 3) {
         n += 1;
     }
@@ -51,27 +41,15 @@ size_t DescribeGroupsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DescribeGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DescribeGroupsRequest{};
-    if (version >= 5) {
-        r.at("DescribeGroupsRequest.Groups");
+    r.at("DescribeGroupsRequest.Groups");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(1);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
-            }
-        }
-    } else {
-        r.at("DescribeGroupsRequest.Groups");
-        {
-            const int32_t count = r.read_array_length(2);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
-            }
+            auto& v = groups;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back((version >= 5 ? r.read_compact_string() : r.read_string()));
         }
     }
     if (version >= 3) {

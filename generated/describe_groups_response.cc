@@ -11,38 +11,14 @@ namespace kafka {
 
 // describe_groups_response::DescribedGroupMember: encoded in versions 0-5.
 void describe_groups_response::DescribedGroupMember::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 5) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
+    (version >= 5 ? w.write_compact_string(member_id) : w.write_string(member_id));
     if (version >= 4) {
-        if (version >= 5) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 5 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
-    if (version >= 5) {
-        w.write_compact_string(client_id);
-    } else {
-        w.write_string(client_id);
-    }
-    if (version >= 5) {
-        w.write_compact_string(client_host);
-    } else {
-        w.write_string(client_host);
-    }
-    if (version >= 5) {
-        w.write_compact_bytes(member_metadata);
-    } else {
-        w.write_bytes(member_metadata);
-    }
-    if (version >= 5) {
-        w.write_compact_bytes(member_assignment);
-    } else {
-        w.write_bytes(member_assignment);
-    }
+    (version >= 5 ? w.write_compact_string(client_id) : w.write_string(client_id));
+    (version >= 5 ? w.write_compact_string(client_host) : w.write_string(client_host));
+    (version >= 5 ? w.write_compact_bytes(member_metadata) : w.write_bytes(member_metadata));
+    (version >= 5 ? w.write_compact_bytes(member_assignment) : w.write_bytes(member_assignment));
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -52,38 +28,14 @@ void describe_groups_response::DescribedGroupMember::encode([[maybe_unused]] ::k
 
 size_t describe_groups_response::DescribedGroupMember::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     if (version >= 4) {
-        if (version >= 5) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 5 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(client_id);
-    } else {
-        n += ::kafka::string_size(client_id);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(client_host);
-    } else {
-        n += ::kafka::string_size(client_host);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_bytes_size(member_metadata);
-    } else {
-        n += ::kafka::bytes_size(member_metadata);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_bytes_size(member_assignment);
-    } else {
-        n += ::kafka::bytes_size(member_assignment);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(client_id) : ::kafka::string_size(client_id));
+    n += (version >= 5 ? ::kafka::compact_string_size(client_host) : ::kafka::string_size(client_host));
+    n += (version >= 5 ? ::kafka::compact_bytes_size(member_metadata) : ::kafka::bytes_size(member_metadata));
+    n += (version >= 5 ? ::kafka::compact_bytes_size(member_assignment) : ::kafka::bytes_size(member_assignment));
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -91,51 +43,20 @@ size_t describe_groups_response::DescribedGroupMember::size([[maybe_unused]] int
 }
 
 void describe_groups_response::DescribedGroupMember::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribedGroupMember{};
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberId");
-        member_id = r.read_string();
-    }
+    r.at("DescribeGroupsResponse.Groups.Members.MemberId");
+    member_id = (version >= 5 ? r.read_compact_string() : r.read_string());
     if (version >= 4) {
-        if (version >= 5) {
-            r.at("DescribeGroupsResponse.Groups.Members.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("DescribeGroupsResponse.Groups.Members.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("DescribeGroupsResponse.Groups.Members.GroupInstanceId");
+        group_instance_id = (version >= 5 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members.ClientId");
-        client_id = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members.ClientId");
-        client_id = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members.ClientHost");
-        client_host = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members.ClientHost");
-        client_host = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberMetadata");
-        member_metadata = r.read_compact_bytes();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberMetadata");
-        member_metadata = r.read_bytes();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberAssignment");
-        member_assignment = r.read_compact_bytes();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members.MemberAssignment");
-        member_assignment = r.read_bytes();
-    }
+    r.at("DescribeGroupsResponse.Groups.Members.ClientId");
+    client_id = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.Members.ClientHost");
+    client_host = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.Members.MemberMetadata");
+    member_metadata = (version >= 5 ? r.read_compact_bytes() : r.read_bytes());
+    r.at("DescribeGroupsResponse.Groups.Members.MemberAssignment");
+    member_assignment = (version >= 5 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 5) {
         {
             r.at("tagged fields");
@@ -173,33 +94,12 @@ void describe_groups_response::DescribedGroupMember::print(std::ostream& os) con
 // describe_groups_response::DescribedGroup: encoded in versions 0-5.
 void describe_groups_response::DescribedGroup::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 5) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
-    if (version >= 5) {
-        w.write_compact_string(group_state);
-    } else {
-        w.write_string(group_state);
-    }
-    if (version >= 5) {
-        w.write_compact_string(protocol_type);
-    } else {
-        w.write_string(protocol_type);
-    }
-    if (version >= 5) {
-        w.write_compact_string(protocol_data);
-    } else {
-        w.write_string(protocol_data);
-    }
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(members.size()));
-        for (const auto& e : members) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(members.size()));
-        for (const auto& e : members) e.encode(w, version);
-    }
+    (version >= 5 ? w.write_compact_string(group_id) : w.write_string(group_id));
+    (version >= 5 ? w.write_compact_string(group_state) : w.write_string(group_state));
+    (version >= 5 ? w.write_compact_string(protocol_type) : w.write_string(protocol_type));
+    (version >= 5 ? w.write_compact_string(protocol_data) : w.write_string(protocol_data));
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(members.size())) : w.write_array_length(::kafka::checked_count(members.size())));
+    for (const auto& e : members) e.encode(w, version);
     if (version >= 3) {
         w.write_int32(authorized_operations);
     }
@@ -216,33 +116,12 @@ void describe_groups_response::DescribedGroup::encode([[maybe_unused]] ::kafka::
 size_t describe_groups_response::DescribedGroup::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(group_state);
-    } else {
-        n += ::kafka::string_size(group_state);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(protocol_type);
-    } else {
-        n += ::kafka::string_size(protocol_type);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_string_size(protocol_data);
-    } else {
-        n += ::kafka::string_size(protocol_data);
-    }
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(members.size()));
-        for (const auto& e : members) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : members) n += e.size(version);
-    }
+    n += (version >= 5 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
+    n += (version >= 5 ? ::kafka::compact_string_size(group_state) : ::kafka::string_size(group_state));
+    n += (version >= 5 ? ::kafka::compact_string_size(protocol_type) : ::kafka::string_size(protocol_type));
+    n += (version >= 5 ? ::kafka::compact_string_size(protocol_data) : ::kafka::string_size(protocol_data));
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(members.size())) : 4);
+    for (const auto& e : members) n += e.size(version);
     if (version >= 3) {
         n += 4;
     }
@@ -253,58 +132,25 @@ size_t describe_groups_response::DescribedGroup::size([[maybe_unused]] int16_t v
 }
 
 void describe_groups_response::DescribedGroup::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribedGroup{};
     r.at("DescribeGroupsResponse.Groups.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.GroupId");
-        group_id = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.GroupState");
-        group_state = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.GroupState");
-        group_state = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.ProtocolType");
-        protocol_type = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.ProtocolType");
-        protocol_type = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.ProtocolData");
-        protocol_data = r.read_compact_string();
-    } else {
-        r.at("DescribeGroupsResponse.Groups.ProtocolData");
-        protocol_data = r.read_string();
-    }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups.Members");
+    r.at("DescribeGroupsResponse.Groups.GroupId");
+    group_id = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.GroupState");
+    group_state = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.ProtocolType");
+    protocol_type = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.ProtocolData");
+    protocol_data = (version >= 5 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeGroupsResponse.Groups.Members");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = members;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeGroupsResponse.Groups.Members");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = members;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = members;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 3) {
@@ -352,13 +198,8 @@ void DescribeGroupsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
     if (version >= 1) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 5) {
-        w.write_compact_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) e.encode(w, version);
-    }
+    (version >= 5 ? w.write_compact_array_length(::kafka::checked_count(groups.size())) : w.write_array_length(::kafka::checked_count(groups.size())));
+    for (const auto& e : groups) e.encode(w, version);
     if (version >= 5) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -371,13 +212,8 @@ size_t DescribeGroupsResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 1) {
         n += 4;
     }
-    if (version >= 5) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size()));
-        for (const auto& e : groups) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : groups) n += e.size(version);
-    }
+    n += (version >= 5 ? ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size())) : 4);
+    for (const auto& e : groups) n += e.size(version);
     if (version >= 5) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -390,27 +226,15 @@ void DescribeGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
         r.at("DescribeGroupsResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 5) {
-        r.at("DescribeGroupsResponse.Groups");
+    r.at("DescribeGroupsResponse.Groups");
+    {
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(12);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeGroupsResponse.Groups");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = groups;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 5) {

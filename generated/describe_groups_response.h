@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeGroupsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeGroupsResponse::decode() itself resets the message first.
 namespace describe_groups_response {
 
 struct DescribedGroupMember {

@@ -11,18 +11,9 @@ namespace kafka {
 
 // describe_log_dirs_request::DescribableLogDirTopic: encoded in versions 0-4.
 void describe_log_dirs_request::DescribableLogDirTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(topic);
-    } else {
-        w.write_string(topic);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    }
+    (version >= 2 ? w.write_compact_string(topic) : w.write_string(topic));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) w.write_int32(e);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -32,18 +23,9 @@ void describe_log_dirs_request::DescribableLogDirTopic::encode([[maybe_unused]] 
 
 size_t describe_log_dirs_request::DescribableLogDirTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(topic);
-    } else {
-        n += ::kafka::string_size(topic);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        n += 4 * partitions.size();
-    } else {
-        n += 4;
-        n += 4 * partitions.size();
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    n += 4 * partitions.size();
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -51,35 +33,17 @@ size_t describe_log_dirs_request::DescribableLogDirTopic::size([[maybe_unused]] 
 }
 
 void describe_log_dirs_request::DescribableLogDirTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribableLogDirTopic{};
-    if (version >= 2) {
-        r.at("DescribeLogDirsRequest.Topics.Topic");
-        topic = r.read_compact_string();
-    } else {
-        r.at("DescribeLogDirsRequest.Topics.Topic");
-        topic = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeLogDirsRequest.Topics.Partitions");
+    r.at("DescribeLogDirsRequest.Topics.Topic");
+    topic = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeLogDirsRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("DescribeLogDirsRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 2) {
@@ -110,20 +74,11 @@ void describe_log_dirs_request::DescribableLogDirTopic::print(std::ostream& os) 
 
 // DescribeLogDirsRequest: encoded in versions 0-4.
 void DescribeLogDirsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        if (topics.has_value()) {
-            w.write_compact_array_length(::kafka::checked_count((*topics).size()));
-            for (const auto& e : (*topics)) e.encode(w, version);
-        } else {
-            w.write_uvarint(0);
-        }
+    if (topics.has_value()) {
+        (version >= 2 ? w.write_compact_array_length(::kafka::checked_count((*topics).size())) : w.write_array_length(::kafka::checked_count((*topics).size())));
+        for (const auto& e : (*topics)) e.encode(w, version);
     } else {
-        if (topics.has_value()) {
-            w.write_array_length(::kafka::checked_count((*topics).size()));
-            for (const auto& e : (*topics)) e.encode(w, version);
-        } else {
-            w.write_int32(-1);
-        }
+        (version >= 2 ? w.write_uvarint(0) : w.write_int32(-1));
     }
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -134,20 +89,11 @@ void DescribeLogDirsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
 
 size_t DescribeLogDirsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        if (topics.has_value()) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size()));
-            for (const auto& e : (*topics)) n += e.size(version);
-        } else {
-            n += 1;
-        }
+    if (topics.has_value()) {
+        n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size())) : 4);
+        for (const auto& e : (*topics)) n += e.size(version);
     } else {
-        if (topics.has_value()) {
-            n += 4;
-            for (const auto& e : (*topics)) n += e.size(version);
-        } else {
-            n += 4;
-        }
+        n += (version >= 2 ? 1 : 4);
     }
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -157,29 +103,15 @@ size_t DescribeLogDirsRequest::size([[maybe_unused]] int16_t version) const {
 
 void DescribeLogDirsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = DescribeLogDirsRequest{};
-    if (version >= 2) {
-        r.at("DescribeLogDirsRequest.Topics");
-        {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) {
-                topics.reset();
-            } else {
-                auto& v = topics.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeLogDirsRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) {
-                topics.reset();
-            } else {
-                auto& v = topics.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+    r.at("DescribeLogDirsRequest.Topics");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) {
+            topics.reset();
+        } else {
+            auto& v = topics.emplace();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

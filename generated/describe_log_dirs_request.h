@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeLogDirsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeLogDirsRequest::decode() itself resets the message first.
 namespace describe_log_dirs_request {
 
 struct DescribableLogDirTopic {

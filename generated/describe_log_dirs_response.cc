@@ -35,7 +35,6 @@ size_t describe_log_dirs_response::DescribeLogDirsPartition::size([[maybe_unused
 }
 
 void describe_log_dirs_response::DescribeLogDirsPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeLogDirsPartition{};
     r.at("DescribeLogDirsResponse.Results.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("DescribeLogDirsResponse.Results.Topics.Partitions.PartitionSize");
@@ -76,18 +75,9 @@ void describe_log_dirs_response::DescribeLogDirsPartition::print(std::ostream& o
 
 // describe_log_dirs_response::DescribeLogDirsTopic: encoded in versions 0-4.
 void describe_log_dirs_response::DescribeLogDirsTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -97,18 +87,9 @@ void describe_log_dirs_response::DescribeLogDirsTopic::encode([[maybe_unused]] :
 
 size_t describe_log_dirs_response::DescribeLogDirsTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -116,35 +97,17 @@ size_t describe_log_dirs_response::DescribeLogDirsTopic::size([[maybe_unused]] i
 }
 
 void describe_log_dirs_response::DescribeLogDirsTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeLogDirsTopic{};
-    if (version >= 2) {
-        r.at("DescribeLogDirsResponse.Results.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("DescribeLogDirsResponse.Results.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeLogDirsResponse.Results.Topics.Partitions");
+    r.at("DescribeLogDirsResponse.Results.Topics.Name");
+    name = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeLogDirsResponse.Results.Topics.Partitions");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(21) : r.read_array_length(21));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(22);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeLogDirsResponse.Results.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(21);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
@@ -176,18 +139,9 @@ void describe_log_dirs_response::DescribeLogDirsTopic::print(std::ostream& os) c
 // describe_log_dirs_response::DescribeLogDirsResult: encoded in versions 0-4.
 void describe_log_dirs_response::DescribeLogDirsResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_string(log_dir);
-    } else {
-        w.write_string(log_dir);
-    }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_string(log_dir) : w.write_string(log_dir));
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 4) {
         w.write_int64(total_bytes);
     }
@@ -204,18 +158,9 @@ void describe_log_dirs_response::DescribeLogDirsResult::encode([[maybe_unused]] 
 size_t describe_log_dirs_response::DescribeLogDirsResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_string_size(log_dir);
-    } else {
-        n += ::kafka::string_size(log_dir);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_string_size(log_dir) : ::kafka::string_size(log_dir));
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 4) {
         n += 8;
     }
@@ -229,37 +174,19 @@ size_t describe_log_dirs_response::DescribeLogDirsResult::size([[maybe_unused]] 
 }
 
 void describe_log_dirs_response::DescribeLogDirsResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeLogDirsResult{};
     r.at("DescribeLogDirsResponse.Results.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("DescribeLogDirsResponse.Results.LogDir");
-        log_dir = r.read_compact_string();
-    } else {
-        r.at("DescribeLogDirsResponse.Results.LogDir");
-        log_dir = r.read_string();
-    }
-    if (version >= 2) {
-        r.at("DescribeLogDirsResponse.Results.Topics");
+    r.at("DescribeLogDirsResponse.Results.LogDir");
+    log_dir = (version >= 2 ? r.read_compact_string() : r.read_string());
+    r.at("DescribeLogDirsResponse.Results.Topics");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeLogDirsResponse.Results.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {
@@ -308,13 +235,8 @@ void DescribeLogDirsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
     if (version >= 3) {
         w.write_int16(error_code);
     }
-    if (version >= 2) {
-        w.write_compact_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(results.size()));
-        for (const auto& e : results) e.encode(w, version);
-    }
+    (version >= 2 ? w.write_compact_array_length(::kafka::checked_count(results.size())) : w.write_array_length(::kafka::checked_count(results.size())));
+    for (const auto& e : results) e.encode(w, version);
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -328,13 +250,8 @@ size_t DescribeLogDirsResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 3) {
         n += 2;
     }
-    if (version >= 2) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(results.size()));
-        for (const auto& e : results) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : results) n += e.size(version);
-    }
+    n += (version >= 2 ? ::kafka::compact_array_length_size(static_cast<int32_t>(results.size())) : 4);
+    for (const auto& e : results) n += e.size(version);
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -349,27 +266,15 @@ void DescribeLogDirsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
         r.at("DescribeLogDirsResponse.ErrorCode");
         error_code = r.read_int16();
     }
-    if (version >= 2) {
-        r.at("DescribeLogDirsResponse.Results");
+    r.at("DescribeLogDirsResponse.Results");
+    {
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("DescribeLogDirsResponse.Results");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = results;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = results;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {

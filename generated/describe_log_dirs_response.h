@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeLogDirsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeLogDirsResponse::decode() itself resets the message first.
 namespace describe_log_dirs_response {
 
 struct DescribeLogDirsPartition {

@@ -27,7 +27,6 @@ size_t describe_producers_request::TopicRequest::size([[maybe_unused]] int16_t v
 }
 
 void describe_producers_request::TopicRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicRequest{};
     r.at("DescribeProducersRequest.Topics.Name");
     name = r.read_compact_string();
     r.at("DescribeProducersRequest.Topics.PartitionIndexes");
@@ -36,6 +35,7 @@ void describe_producers_request::TopicRequest::decode([[maybe_unused]] ::kafka::
         if (count < 0) r.fail_null();
         {
             auto& v = partition_indexes;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -87,6 +87,7 @@ void DescribeProducersRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[may
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

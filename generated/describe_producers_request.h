@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeProducersRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeProducersRequest::decode() itself resets the message first.
 namespace describe_producers_request {
 
 struct TopicRequest {

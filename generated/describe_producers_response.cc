@@ -33,7 +33,6 @@ size_t describe_producers_response::ProducerState::size([[maybe_unused]] int16_t
 }
 
 void describe_producers_response::ProducerState::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ProducerState{};
     r.at("DescribeProducersResponse.Topics.Partitions.ActiveProducers.ProducerId");
     producer_id = r.read_int64();
     r.at("DescribeProducersResponse.Topics.Partitions.ActiveProducers.ProducerEpoch");
@@ -100,7 +99,6 @@ size_t describe_producers_response::PartitionResponse::size([[maybe_unused]] int
 }
 
 void describe_producers_response::PartitionResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = PartitionResponse{};
     r.at("DescribeProducersResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("DescribeProducersResponse.Topics.Partitions.ErrorCode");
@@ -113,6 +111,7 @@ void describe_producers_response::PartitionResponse::decode([[maybe_unused]] ::k
         if (count < 0) r.fail_null();
         {
             auto& v = active_producers;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -163,7 +162,6 @@ size_t describe_producers_response::TopicResponse::size([[maybe_unused]] int16_t
 }
 
 void describe_producers_response::TopicResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicResponse{};
     r.at("DescribeProducersResponse.Topics.Name");
     name = r.read_compact_string();
     r.at("DescribeProducersResponse.Topics.Partitions");
@@ -172,6 +170,7 @@ void describe_producers_response::TopicResponse::decode([[maybe_unused]] ::kafka
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -227,6 +226,7 @@ void DescribeProducersResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

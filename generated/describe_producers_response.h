@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeProducersResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeProducersResponse::decode() itself resets the message first.
 namespace describe_producers_response {
 
 struct ProducerState {

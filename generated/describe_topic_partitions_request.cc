@@ -23,7 +23,6 @@ size_t describe_topic_partitions_request::TopicRequest::size([[maybe_unused]] in
 }
 
 void describe_topic_partitions_request::TopicRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicRequest{};
     r.at("DescribeTopicPartitionsRequest.Topics.Name");
     name = r.read_compact_string();
     {
@@ -64,7 +63,6 @@ size_t describe_topic_partitions_request::Cursor::size([[maybe_unused]] int16_t 
 }
 
 void describe_topic_partitions_request::Cursor::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Cursor{};
     r.at("DescribeTopicPartitionsRequest.Cursor.TopicName");
     topic_name = r.read_compact_string();
     r.at("DescribeTopicPartitionsRequest.Cursor.PartitionIndex");
@@ -125,6 +123,7 @@ void DescribeTopicPartitionsRequest::decode([[maybe_unused]] ::kafka::Reader& r,
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

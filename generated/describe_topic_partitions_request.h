@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeTopicPartitionsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeTopicPartitionsRequest::decode() itself resets the message first.
 namespace describe_topic_partitions_request {
 
 struct TopicRequest {

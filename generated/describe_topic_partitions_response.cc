@@ -65,7 +65,6 @@ size_t describe_topic_partitions_response::DescribeTopicPartitionsResponsePartit
 }
 
 void describe_topic_partitions_response::DescribeTopicPartitionsResponsePartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeTopicPartitionsResponsePartition{};
     r.at("DescribeTopicPartitionsResponse.Topics.Partitions.ErrorCode");
     error_code = r.read_int16();
     r.at("DescribeTopicPartitionsResponse.Topics.Partitions.PartitionIndex");
@@ -80,6 +79,7 @@ void describe_topic_partitions_response::DescribeTopicPartitionsResponsePartitio
         if (count < 0) r.fail_null();
         {
             auto& v = replica_nodes;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -90,6 +90,7 @@ void describe_topic_partitions_response::DescribeTopicPartitionsResponsePartitio
         if (count < 0) r.fail_null();
         {
             auto& v = isr_nodes;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -122,6 +123,7 @@ void describe_topic_partitions_response::DescribeTopicPartitionsResponsePartitio
         if (count < 0) r.fail_null();
         {
             auto& v = offline_replicas;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -190,7 +192,6 @@ size_t describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic:
 }
 
 void describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeTopicPartitionsResponseTopic{};
     r.at("DescribeTopicPartitionsResponse.Topics.ErrorCode");
     error_code = r.read_int16();
     r.at("DescribeTopicPartitionsResponse.Topics.Name");
@@ -205,6 +206,7 @@ void describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic::d
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -259,7 +261,6 @@ size_t describe_topic_partitions_response::Cursor::size([[maybe_unused]] int16_t
 }
 
 void describe_topic_partitions_response::Cursor::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Cursor{};
     r.at("DescribeTopicPartitionsResponse.NextCursor.TopicName");
     topic_name = r.read_compact_string();
     r.at("DescribeTopicPartitionsResponse.NextCursor.PartitionIndex");
@@ -322,6 +323,7 @@ void DescribeTopicPartitionsResponse::decode([[maybe_unused]] ::kafka::Reader& r
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeTopicPartitionsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeTopicPartitionsResponse::decode() itself resets the message first.
 namespace describe_topic_partitions_response {
 
 struct DescribeTopicPartitionsResponsePartition {

@@ -32,6 +32,7 @@ void DescribeTransactionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
         if (count < 0) r.fail_null();
         {
             auto& v = transactional_ids;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }

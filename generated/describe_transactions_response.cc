@@ -27,7 +27,6 @@ size_t describe_transactions_response::TopicData::size([[maybe_unused]] int16_t 
 }
 
 void describe_transactions_response::TopicData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicData{};
     r.at("DescribeTransactionsResponse.TransactionStates.Topics.Topic");
     topic = r.read_compact_string();
     r.at("DescribeTransactionsResponse.TransactionStates.Topics.Partitions");
@@ -36,6 +35,7 @@ void describe_transactions_response::TopicData::decode([[maybe_unused]] ::kafka:
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -94,7 +94,6 @@ size_t describe_transactions_response::TransactionState::size([[maybe_unused]] i
 }
 
 void describe_transactions_response::TransactionState::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TransactionState{};
     r.at("DescribeTransactionsResponse.TransactionStates.ErrorCode");
     error_code = r.read_int16();
     r.at("DescribeTransactionsResponse.TransactionStates.TransactionalId");
@@ -115,6 +114,7 @@ void describe_transactions_response::TransactionState::decode([[maybe_unused]] :
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -182,6 +182,7 @@ void DescribeTransactionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
         if (count < 0) r.fail_null();
         {
             auto& v = transaction_states;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeTransactionsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeTransactionsResponse::decode() itself resets the message first.
 namespace describe_transactions_response {
 
 struct TopicData {

@@ -23,7 +23,6 @@ size_t describe_user_scram_credentials_request::UserName::size([[maybe_unused]] 
 }
 
 void describe_user_scram_credentials_request::UserName::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = UserName{};
     r.at("DescribeUserScramCredentialsRequest.Users.Name");
     name = r.read_compact_string();
     {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeUserScramCredentialsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeUserScramCredentialsRequest::decode() itself resets the message first.
 namespace describe_user_scram_credentials_request {
 
 struct UserName {

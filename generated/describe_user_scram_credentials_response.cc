@@ -25,7 +25,6 @@ size_t describe_user_scram_credentials_response::CredentialInfo::size([[maybe_un
 }
 
 void describe_user_scram_credentials_response::CredentialInfo::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = CredentialInfo{};
     r.at("DescribeUserScramCredentialsResponse.Results.CredentialInfos.Mechanism");
     mechanism = r.read_int8();
     r.at("DescribeUserScramCredentialsResponse.Results.CredentialInfos.Iterations");
@@ -76,7 +75,6 @@ size_t describe_user_scram_credentials_response::DescribeUserScramCredentialsRes
 }
 
 void describe_user_scram_credentials_response::DescribeUserScramCredentialsResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = DescribeUserScramCredentialsResult{};
     r.at("DescribeUserScramCredentialsResponse.Results.User");
     user = r.read_compact_string();
     r.at("DescribeUserScramCredentialsResponse.Results.ErrorCode");
@@ -89,6 +87,7 @@ void describe_user_scram_credentials_response::DescribeUserScramCredentialsResul
         if (count < 0) r.fail_null();
         {
             auto& v = credential_infos;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -156,6 +155,7 @@ void DescribeUserScramCredentialsResponse::decode([[maybe_unused]] ::kafka::Read
         if (count < 0) r.fail_null();
         {
             auto& v = results;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in DescribeUserScramCredentialsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); DescribeUserScramCredentialsResponse::decode() itself resets the message first.
 namespace describe_user_scram_credentials_response {
 
 struct CredentialInfo {

@@ -11,11 +11,7 @@ namespace kafka {
 
 // EndTxnRequest: encoded in versions 0-5.
 void EndTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(transactional_id);
-    } else {
-        w.write_string(transactional_id);
-    }
+    (version >= 3 ? w.write_compact_string(transactional_id) : w.write_string(transactional_id));
     w.write_int64(producer_id);
     w.write_int16(producer_epoch);
     w.write_bool(committed);
@@ -28,11 +24,7 @@ void EndTxnRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]]
 
 size_t EndTxnRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(transactional_id);
-    } else {
-        n += ::kafka::string_size(transactional_id);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(transactional_id) : ::kafka::string_size(transactional_id));
     n += 8;
     n += 2;
     n += 1;
@@ -44,13 +36,8 @@ size_t EndTxnRequest::size([[maybe_unused]] int16_t version) const {
 
 void EndTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = EndTxnRequest{};
-    if (version >= 3) {
-        r.at("EndTxnRequest.TransactionalId");
-        transactional_id = r.read_compact_string();
-    } else {
-        r.at("EndTxnRequest.TransactionalId");
-        transactional_id = r.read_string();
-    }
+    r.at("EndTxnRequest.TransactionalId");
+    transactional_id = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("EndTxnRequest.ProducerId");
     producer_id = r.read_int64();
     r.at("EndTxnRequest.ProducerEpoch");

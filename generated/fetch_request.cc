@@ -25,7 +25,6 @@ size_t fetch_request::ReplicaState::size([[maybe_unused]] int16_t version) const
 }
 
 void fetch_request::ReplicaState::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ReplicaState{};
     r.at("FetchRequest.ReplicaState.ReplicaId");
     replica_id = r.read_int32();
     r.at("FetchRequest.ReplicaState.ReplicaEpoch");
@@ -125,7 +124,6 @@ size_t fetch_request::FetchPartition::size([[maybe_unused]] int16_t version) con
 }
 
 void fetch_request::FetchPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = FetchPartition{};
     r.at("FetchRequest.Topics.Partitions.Partition");
     partition = r.read_int32();
     if (version >= 9) {
@@ -193,22 +191,13 @@ void fetch_request::FetchPartition::print(std::ostream& os) const {
 // fetch_request::FetchTopic: encoded in versions 0-17.
 void fetch_request::FetchTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version <= 12) {
-        if (version >= 12) {
-            w.write_compact_string(topic);
-        } else {
-            w.write_string(topic);
-        }
+        (version >= 12 ? w.write_compact_string(topic) : w.write_string(topic));
     }
     if (version >= 13) {
         w.write_uuid(topic_id);
     }
-    if (version >= 12) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 12) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -219,22 +208,13 @@ void fetch_request::FetchTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[ma
 size_t fetch_request::FetchTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version <= 12) {
-        if (version >= 12) {
-            n += ::kafka::compact_string_size(topic);
-        } else {
-            n += ::kafka::string_size(topic);
-        }
+        n += (version >= 12 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
     }
     if (version >= 13) {
         n += 16;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 12) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -242,41 +222,23 @@ size_t fetch_request::FetchTopic::size([[maybe_unused]] int16_t version) const {
 }
 
 void fetch_request::FetchTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = FetchTopic{};
     if (version <= 12) {
-        if (version >= 12) {
-            r.at("FetchRequest.Topics.Topic");
-            topic = r.read_compact_string();
-        } else {
-            r.at("FetchRequest.Topics.Topic");
-            topic = r.read_string();
-        }
+        r.at("FetchRequest.Topics.Topic");
+        topic = (version >= 12 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 13) {
         r.at("FetchRequest.Topics.TopicId");
         topic_id = r.read_uuid();
     }
-    if (version >= 12) {
-        r.at("FetchRequest.Topics.Partitions");
+    r.at("FetchRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(16) : r.read_array_length(16));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(33);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("FetchRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(16);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 12) {
@@ -310,22 +272,13 @@ void fetch_request::FetchTopic::print(std::ostream& os) const {
 // fetch_request::ForgottenTopic: encoded in versions 7-17.
 void fetch_request::ForgottenTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version <= 12) {
-        if (version >= 12) {
-            w.write_compact_string(topic);
-        } else {
-            w.write_string(topic);
-        }
+        (version >= 12 ? w.write_compact_string(topic) : w.write_string(topic));
     }
     if (version >= 13) {
         w.write_uuid(topic_id);
     }
-    if (version >= 12) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) w.write_int32(e);
-    }
+    (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) w.write_int32(e);
     if (version >= 12) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -336,22 +289,13 @@ void fetch_request::ForgottenTopic::encode([[maybe_unused]] ::kafka::Writer& w, 
 size_t fetch_request::ForgottenTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version <= 12) {
-        if (version >= 12) {
-            n += ::kafka::compact_string_size(topic);
-        } else {
-            n += ::kafka::string_size(topic);
-        }
+        n += (version >= 12 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
     }
     if (version >= 13) {
         n += 16;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        n += 4 * partitions.size();
-    } else {
-        n += 4;
-        n += 4 * partitions.size();
-    }
+    n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    n += 4 * partitions.size();
     if (version >= 12) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -359,41 +303,23 @@ size_t fetch_request::ForgottenTopic::size([[maybe_unused]] int16_t version) con
 }
 
 void fetch_request::ForgottenTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ForgottenTopic{};
     if (version <= 12) {
-        if (version >= 12) {
-            r.at("FetchRequest.ForgottenTopicsData.Topic");
-            topic = r.read_compact_string();
-        } else {
-            r.at("FetchRequest.ForgottenTopicsData.Topic");
-            topic = r.read_string();
-        }
+        r.at("FetchRequest.ForgottenTopicsData.Topic");
+        topic = (version >= 12 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 13) {
         r.at("FetchRequest.ForgottenTopicsData.TopicId");
         topic_id = r.read_uuid();
     }
-    if (version >= 12) {
-        r.at("FetchRequest.ForgottenTopicsData.Partitions");
+    r.at("FetchRequest.ForgottenTopicsData.Partitions");
+    {
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("FetchRequest.ForgottenTopicsData.Partitions");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 12) {
@@ -449,31 +375,17 @@ void FetchRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] 
     if (version >= 7) {
         w.write_int32(session_epoch);
     }
-    if (version >= 12) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 7) {
-        if (version >= 12) {
-            w.write_compact_array_length(::kafka::checked_count(forgotten_topics_data.size()));
-            for (const auto& e : forgotten_topics_data) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(forgotten_topics_data.size()));
-            for (const auto& e : forgotten_topics_data) e.encode(w, version);
-        }
+        (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(forgotten_topics_data.size())) : w.write_array_length(::kafka::checked_count(forgotten_topics_data.size())));
+        for (const auto& e : forgotten_topics_data) e.encode(w, version);
     }
     if (version < 7) {
         if (!(forgotten_topics_data.empty())) ::kafka::throw_unsupported_field("FetchRequest.ForgottenTopicsData", version);
     }
     if (version >= 11) {
-        if (version >= 12) {
-            w.write_compact_string(rack_id);
-        } else {
-            w.write_string(rack_id);
-        }
+        (version >= 12 ? w.write_compact_string(rack_id) : w.write_string(rack_id));
     }
     if (version >= 12) {
         {
@@ -526,28 +438,14 @@ size_t FetchRequest::size([[maybe_unused]] int16_t version) const {
     if (version >= 7) {
         n += 4;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 7) {
-        if (version >= 12) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(forgotten_topics_data.size()));
-            for (const auto& e : forgotten_topics_data) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : forgotten_topics_data) n += e.size(version);
-        }
+        n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(forgotten_topics_data.size())) : 4);
+        for (const auto& e : forgotten_topics_data) n += e.size(version);
     }
     if (version >= 11) {
-        if (version >= 12) {
-            n += ::kafka::compact_string_size(rack_id);
-        } else {
-            n += ::kafka::string_size(rack_id);
-        }
+        n += (version >= 12 ? ::kafka::compact_string_size(rack_id) : ::kafka::string_size(rack_id));
     }
     if (version >= 12) {
         {
@@ -599,62 +497,33 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
         r.at("FetchRequest.SessionEpoch");
         session_epoch = r.read_int32();
     }
-    if (version >= 12) {
-        r.at("FetchRequest.Topics");
+    r.at("FetchRequest.Topics");
+    {
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("FetchRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 7) {
-        if (version >= 12) {
-            r.at("FetchRequest.ForgottenTopicsData");
+        r.at("FetchRequest.ForgottenTopicsData");
+        {
+            const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = forgotten_topics_data;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("FetchRequest.ForgottenTopicsData");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = forgotten_topics_data;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = forgotten_topics_data;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
     if (version >= 11) {
-        if (version >= 12) {
-            r.at("FetchRequest.RackId");
-            rack_id = r.read_compact_string();
-        } else {
-            r.at("FetchRequest.RackId");
-            rack_id = r.read_string();
-        }
+        r.at("FetchRequest.RackId");
+        rack_id = (version >= 12 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 12) {
         {
@@ -676,6 +545,7 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
                     {
                         ::kafka::Reader& r = outer;
                         r.at("FetchRequest.ReplicaState");
+                        replica_state = {};
                         replica_state.decode(r, version);
                         ::kafka::expect_tagged_field_end(r);
                     }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in FetchRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); FetchRequest::decode() itself resets the message first.
 namespace fetch_request {
 
 struct ReplicaState {

@@ -25,7 +25,6 @@ size_t fetch_response::EpochEndOffset::size([[maybe_unused]] int16_t version) co
 }
 
 void fetch_response::EpochEndOffset::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EpochEndOffset{};
     r.at("FetchResponse.Responses.Partitions.DivergingEpoch.Epoch");
     epoch = r.read_int32();
     r.at("FetchResponse.Responses.Partitions.DivergingEpoch.EndOffset");
@@ -70,7 +69,6 @@ size_t fetch_response::LeaderIdAndEpoch::size([[maybe_unused]] int16_t version) 
 }
 
 void fetch_response::LeaderIdAndEpoch::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = LeaderIdAndEpoch{};
     r.at("FetchResponse.Responses.Partitions.CurrentLeader.LeaderId");
     leader_id = r.read_int32();
     r.at("FetchResponse.Responses.Partitions.CurrentLeader.LeaderEpoch");
@@ -115,7 +113,6 @@ size_t fetch_response::SnapshotId::size([[maybe_unused]] int16_t version) const 
 }
 
 void fetch_response::SnapshotId::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = SnapshotId{};
     r.at("FetchResponse.Responses.Partitions.SnapshotId.EndOffset");
     end_offset = r.read_int64();
     r.at("FetchResponse.Responses.Partitions.SnapshotId.Epoch");
@@ -166,7 +163,6 @@ size_t fetch_response::AbortedTransaction::size([[maybe_unused]] int16_t version
 }
 
 void fetch_response::AbortedTransaction::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AbortedTransaction{};
     r.at("FetchResponse.Responses.Partitions.AbortedTransactions.ProducerId");
     producer_id = r.read_int64();
     r.at("FetchResponse.Responses.Partitions.AbortedTransactions.FirstOffset");
@@ -218,20 +214,11 @@ void fetch_response::PartitionData::encode([[maybe_unused]] ::kafka::Writer& w, 
         if (!(snapshot_id == SnapshotId{})) ::kafka::throw_unsupported_field("FetchResponse.Responses.Partitions.SnapshotId", version);
     }
     if (version >= 4) {
-        if (version >= 12) {
-            if (aborted_transactions.has_value()) {
-                w.write_compact_array_length(::kafka::checked_count((*aborted_transactions).size()));
-                for (const auto& e : (*aborted_transactions)) e.encode(w, version);
-            } else {
-                w.write_uvarint(0);
-            }
+        if (aborted_transactions.has_value()) {
+            (version >= 12 ? w.write_compact_array_length(::kafka::checked_count((*aborted_transactions).size())) : w.write_array_length(::kafka::checked_count((*aborted_transactions).size())));
+            for (const auto& e : (*aborted_transactions)) e.encode(w, version);
         } else {
-            if (aborted_transactions.has_value()) {
-                w.write_array_length(::kafka::checked_count((*aborted_transactions).size()));
-                for (const auto& e : (*aborted_transactions)) e.encode(w, version);
-            } else {
-                w.write_int32(-1);
-            }
+            (version >= 12 ? w.write_uvarint(0) : w.write_int32(-1));
         }
     }
     if (version >= 11) {
@@ -240,11 +227,7 @@ void fetch_response::PartitionData::encode([[maybe_unused]] ::kafka::Writer& w, 
     if (version < 11) {
         if (!(preferred_read_replica == -1)) ::kafka::throw_unsupported_field("FetchResponse.Responses.Partitions.PreferredReadReplica", version);
     }
-    if (version >= 12) {
-        w.write_compact_nullable_bytes(records);
-    } else {
-        w.write_nullable_bytes(records);
-    }
+    (version >= 12 ? w.write_compact_nullable_bytes(records) : w.write_nullable_bytes(records));
     if (version >= 12) {
         {
             uint32_t tagged_count = static_cast<uint32_t>(unknown_tagged_fields.size());
@@ -299,30 +282,17 @@ size_t fetch_response::PartitionData::size([[maybe_unused]] int16_t version) con
         n += 8;
     }
     if (version >= 4) {
-        if (version >= 12) {
-            if (aborted_transactions.has_value()) {
-                n += ::kafka::compact_array_length_size(static_cast<int32_t>((*aborted_transactions).size()));
-                for (const auto& e : (*aborted_transactions)) n += e.size(version);
-            } else {
-                n += 1;
-            }
+        if (aborted_transactions.has_value()) {
+            n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*aborted_transactions).size())) : 4);
+            for (const auto& e : (*aborted_transactions)) n += e.size(version);
         } else {
-            if (aborted_transactions.has_value()) {
-                n += 4;
-                for (const auto& e : (*aborted_transactions)) n += e.size(version);
-            } else {
-                n += 4;
-            }
+            n += (version >= 12 ? 1 : 4);
         }
     }
     if (version >= 11) {
         n += 4;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_nullable_bytes_size(records);
-    } else {
-        n += ::kafka::nullable_bytes_size(records);
-    }
+    n += (version >= 12 ? ::kafka::compact_nullable_bytes_size(records) : ::kafka::nullable_bytes_size(records));
     if (version >= 12) {
         {
             uint32_t tagged_count = static_cast<uint32_t>(unknown_tagged_fields.size());
@@ -355,7 +325,6 @@ size_t fetch_response::PartitionData::size([[maybe_unused]] int16_t version) con
 }
 
 void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = PartitionData{};
     r.at("FetchResponse.Responses.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("FetchResponse.Responses.Partitions.ErrorCode");
@@ -371,29 +340,15 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
         log_start_offset = r.read_int64();
     }
     if (version >= 4) {
-        if (version >= 12) {
-            r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
-            {
-                const int32_t count = r.read_compact_array_length(17);
-                if (count < 0) {
-                    aborted_transactions.reset();
-                } else {
-                    auto& v = aborted_transactions.emplace();
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
-            {
-                const int32_t count = r.read_array_length(16);
-                if (count < 0) {
-                    aborted_transactions.reset();
-                } else {
-                    auto& v = aborted_transactions.emplace();
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+        r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
+        {
+            const int32_t count = (version >= 12 ? r.read_compact_array_length(16) : r.read_array_length(16));
+            if (count < 0) {
+                aborted_transactions.reset();
+            } else {
+                auto& v = aborted_transactions.emplace();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
@@ -401,13 +356,8 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
         r.at("FetchResponse.Responses.Partitions.PreferredReadReplica");
         preferred_read_replica = r.read_int32();
     }
-    if (version >= 12) {
-        r.at("FetchResponse.Responses.Partitions.Records");
-        records = r.read_compact_nullable_bytes();
-    } else {
-        r.at("FetchResponse.Responses.Partitions.Records");
-        records = r.read_nullable_bytes();
-    }
+    r.at("FetchResponse.Responses.Partitions.Records");
+    records = (version >= 12 ? r.read_compact_nullable_bytes() : r.read_nullable_bytes());
     if (version >= 12) {
         {
             r.at("tagged fields");
@@ -420,6 +370,7 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
                     {
                         ::kafka::Reader& r = outer;
                         r.at("FetchResponse.Responses.Partitions.DivergingEpoch");
+                        diverging_epoch = {};
                         diverging_epoch.decode(r, version);
                         ::kafka::expect_tagged_field_end(r);
                     }
@@ -428,6 +379,7 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
                     {
                         ::kafka::Reader& r = outer;
                         r.at("FetchResponse.Responses.Partitions.CurrentLeader");
+                        current_leader = {};
                         current_leader.decode(r, version);
                         ::kafka::expect_tagged_field_end(r);
                     }
@@ -436,6 +388,7 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
                     {
                         ::kafka::Reader& r = outer;
                         r.at("FetchResponse.Responses.Partitions.SnapshotId");
+                        snapshot_id = {};
                         snapshot_id.decode(r, version);
                         ::kafka::expect_tagged_field_end(r);
                     }
@@ -481,22 +434,13 @@ void fetch_response::PartitionData::print(std::ostream& os) const {
 // fetch_response::FetchableTopicResponse: encoded in versions 0-17.
 void fetch_response::FetchableTopicResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version <= 12) {
-        if (version >= 12) {
-            w.write_compact_string(topic);
-        } else {
-            w.write_string(topic);
-        }
+        (version >= 12 ? w.write_compact_string(topic) : w.write_string(topic));
     }
     if (version >= 13) {
         w.write_uuid(topic_id);
     }
-    if (version >= 12) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 12) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -507,22 +451,13 @@ void fetch_response::FetchableTopicResponse::encode([[maybe_unused]] ::kafka::Wr
 size_t fetch_response::FetchableTopicResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version <= 12) {
-        if (version >= 12) {
-            n += ::kafka::compact_string_size(topic);
-        } else {
-            n += ::kafka::string_size(topic);
-        }
+        n += (version >= 12 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
     }
     if (version >= 13) {
         n += 16;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 12) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -530,41 +465,23 @@ size_t fetch_response::FetchableTopicResponse::size([[maybe_unused]] int16_t ver
 }
 
 void fetch_response::FetchableTopicResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = FetchableTopicResponse{};
     if (version <= 12) {
-        if (version >= 12) {
-            r.at("FetchResponse.Responses.Topic");
-            topic = r.read_compact_string();
-        } else {
-            r.at("FetchResponse.Responses.Topic");
-            topic = r.read_string();
-        }
+        r.at("FetchResponse.Responses.Topic");
+        topic = (version >= 12 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 13) {
         r.at("FetchResponse.Responses.TopicId");
         topic_id = r.read_uuid();
     }
-    if (version >= 12) {
-        r.at("FetchResponse.Responses.Partitions");
+    r.at("FetchResponse.Responses.Partitions");
+    {
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(18) : r.read_array_length(18));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(37);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("FetchResponse.Responses.Partitions");
-        {
-            const int32_t count = r.read_array_length(18);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 12) {
@@ -615,7 +532,6 @@ size_t fetch_response::NodeEndpoint::size([[maybe_unused]] int16_t version) cons
 }
 
 void fetch_response::NodeEndpoint::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = NodeEndpoint{};
     r.at("FetchResponse.NodeEndpoints.NodeId");
     node_id = r.read_int32();
     r.at("FetchResponse.NodeEndpoints.Host");
@@ -666,13 +582,8 @@ void FetchResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]]
     if (version < 7) {
         if (!(session_id == 0)) ::kafka::throw_unsupported_field("FetchResponse.SessionId", version);
     }
-    if (version >= 12) {
-        w.write_compact_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    }
+    (version >= 12 ? w.write_compact_array_length(::kafka::checked_count(responses.size())) : w.write_array_length(::kafka::checked_count(responses.size())));
+    for (const auto& e : responses) e.encode(w, version);
     if (version < 16) {
         if (!(node_endpoints.empty())) ::kafka::throw_unsupported_field("FetchResponse.NodeEndpoints", version);
     }
@@ -711,13 +622,8 @@ size_t FetchResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 7) {
         n += 4;
     }
-    if (version >= 12) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size()));
-        for (const auto& e : responses) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : responses) n += e.size(version);
-    }
+    n += (version >= 12 ? ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size())) : 4);
+    for (const auto& e : responses) n += e.size(version);
     if (version >= 12) {
         {
             uint32_t tagged_count = static_cast<uint32_t>(unknown_tagged_fields.size());
@@ -750,27 +656,15 @@ void FetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]]
         r.at("FetchResponse.SessionId");
         session_id = r.read_int32();
     }
-    if (version >= 12) {
-        r.at("FetchResponse.Responses");
+    r.at("FetchResponse.Responses");
+    {
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("FetchResponse.Responses");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = responses;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 12) {
@@ -790,6 +684,7 @@ void FetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]]
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = node_endpoints;
+                                v.clear();
                                 v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in FetchResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); FetchResponse::decode() itself resets the message first.
 namespace fetch_response {
 
 struct EpochEndOffset {

@@ -12,11 +12,7 @@ namespace kafka {
 // FindCoordinatorRequest: encoded in versions 0-6.
 void FindCoordinatorRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version <= 3) {
-        if (version >= 3) {
-            w.write_compact_string(key);
-        } else {
-            w.write_string(key);
-        }
+        (version >= 3 ? w.write_compact_string(key) : w.write_string(key));
     }
     if (version > 3) {
         if (!(key.empty())) ::kafka::throw_unsupported_field("FindCoordinatorRequest.Key", version);
@@ -44,11 +40,7 @@ void FindCoordinatorRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
 size_t FindCoordinatorRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_string_size(key);
-        } else {
-            n += ::kafka::string_size(key);
-        }
+        n += (version >= 3 ? ::kafka::compact_string_size(key) : ::kafka::string_size(key));
     }
     if (version >= 1) {
         n += 1;
@@ -66,13 +58,8 @@ size_t FindCoordinatorRequest::size([[maybe_unused]] int16_t version) const {
 void FindCoordinatorRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = FindCoordinatorRequest{};
     if (version <= 3) {
-        if (version >= 3) {
-            r.at("FindCoordinatorRequest.Key");
-            key = r.read_compact_string();
-        } else {
-            r.at("FindCoordinatorRequest.Key");
-            key = r.read_string();
-        }
+        r.at("FindCoordinatorRequest.Key");
+        key = (version >= 3 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 1) {
         r.at("FindCoordinatorRequest.KeyType");
@@ -85,6 +72,7 @@ void FindCoordinatorRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
             if (count < 0) r.fail_null();
             {
                 auto& v = coordinator_keys;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }

@@ -33,7 +33,6 @@ size_t find_coordinator_response::Coordinator::size([[maybe_unused]] int16_t ver
 }
 
 void find_coordinator_response::Coordinator::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = Coordinator{};
     r.at("FindCoordinatorResponse.Coordinators.Key");
     key = r.read_compact_string();
     r.at("FindCoordinatorResponse.Coordinators.NodeId");
@@ -90,11 +89,7 @@ void FindCoordinatorResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
         if (!(error_code == 0)) ::kafka::throw_unsupported_field("FindCoordinatorResponse.ErrorCode", version);
     }
     if (version >= 1 && version <= 3) {
-        if (version >= 3) {
-            w.write_compact_nullable_string(error_message);
-        } else {
-            w.write_nullable_string(error_message);
-        }
+        (version >= 3 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     }
     if (version <= 3) {
         w.write_int32(node_id);
@@ -103,11 +98,7 @@ void FindCoordinatorResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
         if (!(node_id == 0)) ::kafka::throw_unsupported_field("FindCoordinatorResponse.NodeId", version);
     }
     if (version <= 3) {
-        if (version >= 3) {
-            w.write_compact_string(host);
-        } else {
-            w.write_string(host);
-        }
+        (version >= 3 ? w.write_compact_string(host) : w.write_string(host));
     }
     if (version > 3) {
         if (!(host.empty())) ::kafka::throw_unsupported_field("FindCoordinatorResponse.Host", version);
@@ -141,21 +132,13 @@ size_t FindCoordinatorResponse::size([[maybe_unused]] int16_t version) const {
         n += 2;
     }
     if (version >= 1 && version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_nullable_string_size(error_message);
-        } else {
-            n += ::kafka::nullable_string_size(error_message);
-        }
+        n += (version >= 3 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     }
     if (version <= 3) {
         n += 4;
     }
     if (version <= 3) {
-        if (version >= 3) {
-            n += ::kafka::compact_string_size(host);
-        } else {
-            n += ::kafka::string_size(host);
-        }
+        n += (version >= 3 ? ::kafka::compact_string_size(host) : ::kafka::string_size(host));
     }
     if (version <= 3) {
         n += 4;
@@ -181,26 +164,16 @@ void FindCoordinatorResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
         error_code = r.read_int16();
     }
     if (version >= 1 && version <= 3) {
-        if (version >= 3) {
-            r.at("FindCoordinatorResponse.ErrorMessage");
-            error_message = r.read_compact_nullable_string();
-        } else {
-            r.at("FindCoordinatorResponse.ErrorMessage");
-            error_message = r.read_nullable_string();
-        }
+        r.at("FindCoordinatorResponse.ErrorMessage");
+        error_message = (version >= 3 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version <= 3) {
         r.at("FindCoordinatorResponse.NodeId");
         node_id = r.read_int32();
     }
     if (version <= 3) {
-        if (version >= 3) {
-            r.at("FindCoordinatorResponse.Host");
-            host = r.read_compact_string();
-        } else {
-            r.at("FindCoordinatorResponse.Host");
-            host = r.read_string();
-        }
+        r.at("FindCoordinatorResponse.Host");
+        host = (version >= 3 ? r.read_compact_string() : r.read_string());
     }
     if (version <= 3) {
         r.at("FindCoordinatorResponse.Port");
@@ -213,6 +186,7 @@ void FindCoordinatorResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
             if (count < 0) r.fail_null();
             {
                 auto& v = coordinators;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }

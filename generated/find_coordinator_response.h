@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in FindCoordinatorResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); FindCoordinatorResponse::decode() itself resets the message first.
 namespace find_coordinator_response {
 
 struct Coordinator {

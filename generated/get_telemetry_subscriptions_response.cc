@@ -58,6 +58,7 @@ void GetTelemetrySubscriptionsResponse::decode([[maybe_unused]] ::kafka::Reader&
         if (count < 0) r.fail_null();
         {
             auto& v = accepted_compression_types;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int8());
         }
@@ -74,6 +75,7 @@ void GetTelemetrySubscriptionsResponse::decode([[maybe_unused]] ::kafka::Reader&
         if (count < 0) r.fail_null();
         {
             auto& v = requested_metrics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }

@@ -11,23 +11,11 @@ namespace kafka {
 
 // HeartbeatRequest: encoded in versions 0-4.
 void HeartbeatRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 4 ? w.write_compact_string(group_id) : w.write_string(group_id));
     w.write_int32(generation_id);
-    if (version >= 4) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
+    (version >= 4 ? w.write_compact_string(member_id) : w.write_string(member_id));
     if (version >= 3) {
-        if (version >= 4) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 4 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
     if (version < 3) {
         if (group_instance_id.has_value()) ::kafka::throw_unsupported_field("HeartbeatRequest.GroupInstanceId", version);
@@ -41,23 +29,11 @@ void HeartbeatRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unuse
 
 size_t HeartbeatRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     n += 4;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     if (version >= 3) {
-        if (version >= 4) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 4 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -67,30 +43,15 @@ size_t HeartbeatRequest::size([[maybe_unused]] int16_t version) const {
 
 void HeartbeatRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = HeartbeatRequest{};
-    if (version >= 4) {
-        r.at("HeartbeatRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("HeartbeatRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("HeartbeatRequest.GroupId");
+    group_id = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("HeartbeatRequest.GenerationId");
     generation_id = r.read_int32();
-    if (version >= 4) {
-        r.at("HeartbeatRequest.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("HeartbeatRequest.MemberId");
-        member_id = r.read_string();
-    }
+    r.at("HeartbeatRequest.MemberId");
+    member_id = (version >= 4 ? r.read_compact_string() : r.read_string());
     if (version >= 3) {
-        if (version >= 4) {
-            r.at("HeartbeatRequest.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("HeartbeatRequest.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("HeartbeatRequest.GroupInstanceId");
+        group_instance_id = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 4) {
         {

@@ -11,17 +11,9 @@ namespace kafka {
 
 // incremental_alter_configs_request::AlterableConfig: encoded in versions 0-1.
 void incremental_alter_configs_request::AlterableConfig::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
+    (version >= 1 ? w.write_compact_string(name) : w.write_string(name));
     w.write_int8(config_operation);
-    if (version >= 1) {
-        w.write_compact_nullable_string(value);
-    } else {
-        w.write_nullable_string(value);
-    }
+    (version >= 1 ? w.write_compact_nullable_string(value) : w.write_nullable_string(value));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -31,17 +23,9 @@ void incremental_alter_configs_request::AlterableConfig::encode([[maybe_unused]]
 
 size_t incremental_alter_configs_request::AlterableConfig::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
     n += 1;
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(value);
-    } else {
-        n += ::kafka::nullable_string_size(value);
-    }
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(value) : ::kafka::nullable_string_size(value));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -49,23 +33,12 @@ size_t incremental_alter_configs_request::AlterableConfig::size([[maybe_unused]]
 }
 
 void incremental_alter_configs_request::AlterableConfig::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterableConfig{};
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs.Name");
-        name = r.read_string();
-    }
+    r.at("IncrementalAlterConfigsRequest.Resources.Configs.Name");
+    name = (version >= 1 ? r.read_compact_string() : r.read_string());
     r.at("IncrementalAlterConfigsRequest.Resources.Configs.ConfigOperation");
     config_operation = r.read_int8();
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs.Value");
-        value = r.read_compact_nullable_string();
-    } else {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs.Value");
-        value = r.read_nullable_string();
-    }
+    r.at("IncrementalAlterConfigsRequest.Resources.Configs.Value");
+    value = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -97,18 +70,9 @@ void incremental_alter_configs_request::AlterableConfig::print(std::ostream& os)
 // incremental_alter_configs_request::AlterConfigsResource: encoded in versions 0-1.
 void incremental_alter_configs_request::AlterConfigsResource::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int8(resource_type);
-    if (version >= 1) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(configs.size()));
-        for (const auto& e : configs) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(configs.size())) : w.write_array_length(::kafka::checked_count(configs.size())));
+    for (const auto& e : configs) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -119,18 +83,9 @@ void incremental_alter_configs_request::AlterConfigsResource::encode([[maybe_unu
 size_t incremental_alter_configs_request::AlterConfigsResource::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 1;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size()));
-        for (const auto& e : configs) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : configs) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(configs.size())) : 4);
+    for (const auto& e : configs) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -138,37 +93,19 @@ size_t incremental_alter_configs_request::AlterConfigsResource::size([[maybe_unu
 }
 
 void incremental_alter_configs_request::AlterConfigsResource::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterConfigsResource{};
     r.at("IncrementalAlterConfigsRequest.Resources.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("IncrementalAlterConfigsRequest.Resources.ResourceName");
-        resource_name = r.read_string();
-    }
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs");
+    r.at("IncrementalAlterConfigsRequest.Resources.ResourceName");
+    resource_name = (version >= 1 ? r.read_compact_string() : r.read_string());
+    r.at("IncrementalAlterConfigsRequest.Resources.Configs");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("IncrementalAlterConfigsRequest.Resources.Configs");
-        {
-            const int32_t count = r.read_array_length(5);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = configs;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = configs;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -201,13 +138,8 @@ void incremental_alter_configs_request::AlterConfigsResource::print(std::ostream
 
 // IncrementalAlterConfigsRequest: encoded in versions 0-1.
 void IncrementalAlterConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(resources.size()));
-        for (const auto& e : resources) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(resources.size())) : w.write_array_length(::kafka::checked_count(resources.size())));
+    for (const auto& e : resources) e.encode(w, version);
     w.write_bool(validate_only);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -218,13 +150,8 @@ void IncrementalAlterConfigsRequest::encode([[maybe_unused]] ::kafka::Writer& w,
 
 size_t IncrementalAlterConfigsRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size()));
-        for (const auto& e : resources) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : resources) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(resources.size())) : 4);
+    for (const auto& e : resources) n += e.size(version);
     n += 1;
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -234,27 +161,15 @@ size_t IncrementalAlterConfigsRequest::size([[maybe_unused]] int16_t version) co
 
 void IncrementalAlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = IncrementalAlterConfigsRequest{};
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsRequest.Resources");
+    r.at("IncrementalAlterConfigsRequest.Resources");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("IncrementalAlterConfigsRequest.Resources");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = resources;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = resources;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     r.at("IncrementalAlterConfigsRequest.ValidateOnly");

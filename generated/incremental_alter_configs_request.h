@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in IncrementalAlterConfigsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); IncrementalAlterConfigsRequest::decode() itself resets the message first.
 namespace incremental_alter_configs_request {
 
 struct AlterableConfig {

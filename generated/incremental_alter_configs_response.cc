@@ -12,17 +12,9 @@ namespace kafka {
 // incremental_alter_configs_response::AlterConfigsResourceResponse: encoded in versions 0-1.
 void incremental_alter_configs_response::AlterConfigsResourceResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 1) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
+    (version >= 1 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     w.write_int8(resource_type);
-    if (version >= 1) {
-        w.write_compact_string(resource_name);
-    } else {
-        w.write_string(resource_name);
-    }
+    (version >= 1 ? w.write_compact_string(resource_name) : w.write_string(resource_name));
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -33,17 +25,9 @@ void incremental_alter_configs_response::AlterConfigsResourceResponse::encode([[
 size_t incremental_alter_configs_response::AlterConfigsResourceResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 1) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
+    n += (version >= 1 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     n += 1;
-    if (version >= 1) {
-        n += ::kafka::compact_string_size(resource_name);
-    } else {
-        n += ::kafka::string_size(resource_name);
-    }
+    n += (version >= 1 ? ::kafka::compact_string_size(resource_name) : ::kafka::string_size(resource_name));
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -51,25 +35,14 @@ size_t incremental_alter_configs_response::AlterConfigsResourceResponse::size([[
 }
 
 void incremental_alter_configs_response::AlterConfigsResourceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = AlterConfigsResourceResponse{};
     r.at("IncrementalAlterConfigsResponse.Responses.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsResponse.Responses.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("IncrementalAlterConfigsResponse.Responses.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
+    r.at("IncrementalAlterConfigsResponse.Responses.ErrorMessage");
+    error_message = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("IncrementalAlterConfigsResponse.Responses.ResourceType");
     resource_type = r.read_int8();
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsResponse.Responses.ResourceName");
-        resource_name = r.read_compact_string();
-    } else {
-        r.at("IncrementalAlterConfigsResponse.Responses.ResourceName");
-        resource_name = r.read_string();
-    }
+    r.at("IncrementalAlterConfigsResponse.Responses.ResourceName");
+    resource_name = (version >= 1 ? r.read_compact_string() : r.read_string());
     if (version >= 1) {
         {
             r.at("tagged fields");
@@ -103,13 +76,8 @@ void incremental_alter_configs_response::AlterConfigsResourceResponse::print(std
 // IncrementalAlterConfigsResponse: encoded in versions 0-1.
 void IncrementalAlterConfigsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(throttle_time_ms);
-    if (version >= 1) {
-        w.write_compact_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    }
+    (version >= 1 ? w.write_compact_array_length(::kafka::checked_count(responses.size())) : w.write_array_length(::kafka::checked_count(responses.size())));
+    for (const auto& e : responses) e.encode(w, version);
     if (version >= 1) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -120,13 +88,8 @@ void IncrementalAlterConfigsResponse::encode([[maybe_unused]] ::kafka::Writer& w
 size_t IncrementalAlterConfigsResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 1) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size()));
-        for (const auto& e : responses) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : responses) n += e.size(version);
-    }
+    n += (version >= 1 ? ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size())) : 4);
+    for (const auto& e : responses) n += e.size(version);
     if (version >= 1) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -137,27 +100,15 @@ void IncrementalAlterConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r
     *this = IncrementalAlterConfigsResponse{};
     r.at("IncrementalAlterConfigsResponse.ThrottleTimeMs");
     throttle_time_ms = r.read_int32();
-    if (version >= 1) {
-        r.at("IncrementalAlterConfigsResponse.Responses");
+    r.at("IncrementalAlterConfigsResponse.Responses");
+    {
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("IncrementalAlterConfigsResponse.Responses");
-        {
-            const int32_t count = r.read_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = responses;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {

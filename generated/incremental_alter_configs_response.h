@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in IncrementalAlterConfigsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); IncrementalAlterConfigsResponse::decode() itself resets the message first.
 namespace incremental_alter_configs_response {
 
 struct AlterConfigsResourceResponse {

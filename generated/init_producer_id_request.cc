@@ -11,11 +11,7 @@ namespace kafka {
 
 // InitProducerIdRequest: encoded in versions 0-5.
 void InitProducerIdRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_nullable_string(transactional_id);
-    } else {
-        w.write_nullable_string(transactional_id);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(transactional_id) : w.write_nullable_string(transactional_id));
     w.write_int32(transaction_timeout_ms);
     if (version >= 3) {
         w.write_int64(producer_id);
@@ -38,11 +34,7 @@ void InitProducerIdRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_
 
 size_t InitProducerIdRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(transactional_id);
-    } else {
-        n += ::kafka::nullable_string_size(transactional_id);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(transactional_id) : ::kafka::nullable_string_size(transactional_id));
     n += 4;
     if (version >= 3) {
         n += 8;
@@ -58,13 +50,8 @@ size_t InitProducerIdRequest::size([[maybe_unused]] int16_t version) const {
 
 void InitProducerIdRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = InitProducerIdRequest{};
-    if (version >= 2) {
-        r.at("InitProducerIdRequest.TransactionalId");
-        transactional_id = r.read_compact_nullable_string();
-    } else {
-        r.at("InitProducerIdRequest.TransactionalId");
-        transactional_id = r.read_nullable_string();
-    }
+    r.at("InitProducerIdRequest.TransactionalId");
+    transactional_id = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("InitProducerIdRequest.TransactionTimeoutMs");
     transaction_timeout_ms = r.read_int32();
     if (version >= 3) {

@@ -11,16 +11,8 @@ namespace kafka {
 
 // join_group_request::JoinGroupRequestProtocol: encoded in versions 0-9.
 void join_group_request::JoinGroupRequestProtocol::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 6) {
-        w.write_compact_bytes(metadata);
-    } else {
-        w.write_bytes(metadata);
-    }
+    (version >= 6 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 6 ? w.write_compact_bytes(metadata) : w.write_bytes(metadata));
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void join_group_request::JoinGroupRequestProtocol::encode([[maybe_unused]] ::kaf
 
 size_t join_group_request::JoinGroupRequestProtocol::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_bytes_size(metadata);
-    } else {
-        n += ::kafka::bytes_size(metadata);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 6 ? ::kafka::compact_bytes_size(metadata) : ::kafka::bytes_size(metadata));
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t join_group_request::JoinGroupRequestProtocol::size([[maybe_unused]] int16
 }
 
 void join_group_request::JoinGroupRequestProtocol::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = JoinGroupRequestProtocol{};
-    if (version >= 6) {
-        r.at("JoinGroupRequest.Protocols.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("JoinGroupRequest.Protocols.Name");
-        name = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("JoinGroupRequest.Protocols.Metadata");
-        metadata = r.read_compact_bytes();
-    } else {
-        r.at("JoinGroupRequest.Protocols.Metadata");
-        metadata = r.read_bytes();
-    }
+    r.at("JoinGroupRequest.Protocols.Name");
+    name = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("JoinGroupRequest.Protocols.Metadata");
+    metadata = (version >= 6 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 6) {
         {
             r.at("tagged fields");
@@ -90,42 +63,21 @@ void join_group_request::JoinGroupRequestProtocol::print(std::ostream& os) const
 
 // JoinGroupRequest: encoded in versions 0-9.
 void JoinGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 6 ? w.write_compact_string(group_id) : w.write_string(group_id));
     w.write_int32(session_timeout_ms);
     if (version >= 1) {
         w.write_int32(rebalance_timeout_ms);
     }
-    if (version >= 6) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
+    (version >= 6 ? w.write_compact_string(member_id) : w.write_string(member_id));
     if (version >= 5) {
-        if (version >= 6) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 6 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
     if (version < 5) {
         if (group_instance_id.has_value()) ::kafka::throw_unsupported_field("JoinGroupRequest.GroupInstanceId", version);
     }
-    if (version >= 6) {
-        w.write_compact_string(protocol_type);
-    } else {
-        w.write_string(protocol_type);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(protocols.size()));
-        for (const auto& e : protocols) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(protocols.size()));
-        for (const auto& e : protocols) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_string(protocol_type) : w.write_string(protocol_type));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(protocols.size())) : w.write_array_length(::kafka::checked_count(protocols.size())));
+    for (const auto& e : protocols) e.encode(w, version);
     if (version >= 8) {
         w.write_compact_nullable_string(reason);
     }
@@ -138,39 +90,18 @@ void JoinGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unuse
 
 size_t JoinGroupRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     n += 4;
     if (version >= 1) {
         n += 4;
     }
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     if (version >= 5) {
-        if (version >= 6) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 6 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(protocol_type);
-    } else {
-        n += ::kafka::string_size(protocol_type);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(protocols.size()));
-        for (const auto& e : protocols) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : protocols) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(protocol_type) : ::kafka::string_size(protocol_type));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(protocols.size())) : 4);
+    for (const auto& e : protocols) n += e.size(version);
     if (version >= 8) {
         n += ::kafka::compact_nullable_string_size(reason);
     }
@@ -182,63 +113,31 @@ size_t JoinGroupRequest::size([[maybe_unused]] int16_t version) const {
 
 void JoinGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = JoinGroupRequest{};
-    if (version >= 6) {
-        r.at("JoinGroupRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("JoinGroupRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("JoinGroupRequest.GroupId");
+    group_id = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("JoinGroupRequest.SessionTimeoutMs");
     session_timeout_ms = r.read_int32();
     if (version >= 1) {
         r.at("JoinGroupRequest.RebalanceTimeoutMs");
         rebalance_timeout_ms = r.read_int32();
     }
-    if (version >= 6) {
-        r.at("JoinGroupRequest.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("JoinGroupRequest.MemberId");
-        member_id = r.read_string();
-    }
+    r.at("JoinGroupRequest.MemberId");
+    member_id = (version >= 6 ? r.read_compact_string() : r.read_string());
     if (version >= 5) {
-        if (version >= 6) {
-            r.at("JoinGroupRequest.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("JoinGroupRequest.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("JoinGroupRequest.GroupInstanceId");
+        group_instance_id = (version >= 6 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
-    if (version >= 6) {
-        r.at("JoinGroupRequest.ProtocolType");
-        protocol_type = r.read_compact_string();
-    } else {
-        r.at("JoinGroupRequest.ProtocolType");
-        protocol_type = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("JoinGroupRequest.Protocols");
+    r.at("JoinGroupRequest.ProtocolType");
+    protocol_type = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("JoinGroupRequest.Protocols");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = protocols;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("JoinGroupRequest.Protocols");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = protocols;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = protocols;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in JoinGroupRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); JoinGroupRequest::decode() itself resets the message first.
 namespace join_group_request {
 
 struct JoinGroupRequestProtocol {

@@ -11,23 +11,11 @@ namespace kafka {
 
 // join_group_response::JoinGroupResponseMember: encoded in versions 0-9.
 void join_group_response::JoinGroupResponseMember::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
+    (version >= 6 ? w.write_compact_string(member_id) : w.write_string(member_id));
     if (version >= 5) {
-        if (version >= 6) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 6 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
-    if (version >= 6) {
-        w.write_compact_bytes(metadata);
-    } else {
-        w.write_bytes(metadata);
-    }
+    (version >= 6 ? w.write_compact_bytes(metadata) : w.write_bytes(metadata));
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -37,23 +25,11 @@ void join_group_response::JoinGroupResponseMember::encode([[maybe_unused]] ::kaf
 
 size_t join_group_response::JoinGroupResponseMember::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     if (version >= 5) {
-        if (version >= 6) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 6 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
-    if (version >= 6) {
-        n += ::kafka::compact_bytes_size(metadata);
-    } else {
-        n += ::kafka::bytes_size(metadata);
-    }
+    n += (version >= 6 ? ::kafka::compact_bytes_size(metadata) : ::kafka::bytes_size(metadata));
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -61,30 +37,14 @@ size_t join_group_response::JoinGroupResponseMember::size([[maybe_unused]] int16
 }
 
 void join_group_response::JoinGroupResponseMember::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = JoinGroupResponseMember{};
-    if (version >= 6) {
-        r.at("JoinGroupResponse.Members.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("JoinGroupResponse.Members.MemberId");
-        member_id = r.read_string();
-    }
+    r.at("JoinGroupResponse.Members.MemberId");
+    member_id = (version >= 6 ? r.read_compact_string() : r.read_string());
     if (version >= 5) {
-        if (version >= 6) {
-            r.at("JoinGroupResponse.Members.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("JoinGroupResponse.Members.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("JoinGroupResponse.Members.GroupInstanceId");
+        group_instance_id = (version >= 6 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
-    if (version >= 6) {
-        r.at("JoinGroupResponse.Members.Metadata");
-        metadata = r.read_compact_bytes();
-    } else {
-        r.at("JoinGroupResponse.Members.Metadata");
-        metadata = r.read_bytes();
-    }
+    r.at("JoinGroupResponse.Members.Metadata");
+    metadata = (version >= 6 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 6) {
         {
             r.at("tagged fields");
@@ -123,36 +83,18 @@ void JoinGroupResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
     if (version >= 7) {
         w.write_compact_nullable_string(protocol_type);
     }
-    if (version >= 6) {
-        if (!protocol_name.has_value() && !(version >= 7)) ::kafka::throw_null_field("JoinGroupResponse.ProtocolName", version);
-        w.write_compact_nullable_string(protocol_name);
-    } else {
-        if (!protocol_name.has_value()) ::kafka::throw_null_field("JoinGroupResponse.ProtocolName", version);
-        w.write_nullable_string(protocol_name);
-    }
-    if (version >= 6) {
-        w.write_compact_string(leader);
-    } else {
-        w.write_string(leader);
-    }
+    if (!protocol_name.has_value() && !(version >= 7)) ::kafka::throw_null_field("JoinGroupResponse.ProtocolName", version);
+    (version >= 6 ? w.write_compact_nullable_string(protocol_name) : w.write_nullable_string(protocol_name));
+    (version >= 6 ? w.write_compact_string(leader) : w.write_string(leader));
     if (version >= 9) {
         w.write_bool(skip_assignment);
     }
     if (version < 9) {
         if (!(skip_assignment == false)) ::kafka::throw_unsupported_field("JoinGroupResponse.SkipAssignment", version);
     }
-    if (version >= 6) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(members.size()));
-        for (const auto& e : members) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(members.size()));
-        for (const auto& e : members) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_string(member_id) : w.write_string(member_id));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(members.size())) : w.write_array_length(::kafka::checked_count(members.size())));
+    for (const auto& e : members) e.encode(w, version);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -170,31 +112,14 @@ size_t JoinGroupResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 7) {
         n += ::kafka::compact_nullable_string_size(protocol_type);
     }
-    if (version >= 6) {
-        n += ::kafka::compact_nullable_string_size(protocol_name);
-    } else {
-        n += ::kafka::nullable_string_size(protocol_name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(leader);
-    } else {
-        n += ::kafka::string_size(leader);
-    }
+    n += (version >= 6 ? ::kafka::compact_nullable_string_size(protocol_name) : ::kafka::nullable_string_size(protocol_name));
+    n += (version >= 6 ? ::kafka::compact_string_size(leader) : ::kafka::string_size(leader));
     if (version >= 9) {
         n += 1;
     }
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(members.size()));
-        for (const auto& e : members) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : members) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(members.size())) : 4);
+    for (const auto& e : members) n += e.size(version);
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -215,54 +140,26 @@ void JoinGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
         r.at("JoinGroupResponse.ProtocolType");
         protocol_type = r.read_compact_nullable_string();
     }
-    if (version >= 6) {
-        r.at("JoinGroupResponse.ProtocolName");
-        protocol_name = r.read_compact_nullable_string();
-        if (!protocol_name.has_value() && !(version >= 7)) r.fail_null();
-    } else {
-        r.at("JoinGroupResponse.ProtocolName");
-        protocol_name = r.read_nullable_string();
-        if (!protocol_name.has_value()) r.fail_null();
-    }
-    if (version >= 6) {
-        r.at("JoinGroupResponse.Leader");
-        leader = r.read_compact_string();
-    } else {
-        r.at("JoinGroupResponse.Leader");
-        leader = r.read_string();
-    }
+    r.at("JoinGroupResponse.ProtocolName");
+    protocol_name = (version >= 6 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    if (!protocol_name.has_value() && !(version >= 7)) r.fail_null();
+    r.at("JoinGroupResponse.Leader");
+    leader = (version >= 6 ? r.read_compact_string() : r.read_string());
     if (version >= 9) {
         r.at("JoinGroupResponse.SkipAssignment");
         skip_assignment = r.read_bool();
     }
-    if (version >= 6) {
-        r.at("JoinGroupResponse.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("JoinGroupResponse.MemberId");
-        member_id = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("JoinGroupResponse.Members");
+    r.at("JoinGroupResponse.MemberId");
+    member_id = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("JoinGroupResponse.Members");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = members;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("JoinGroupResponse.Members");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = members;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = members;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 6) {

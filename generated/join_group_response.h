@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in JoinGroupResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); JoinGroupResponse::decode() itself resets the message first.
 namespace join_group_response {
 
 struct JoinGroupResponseMember {

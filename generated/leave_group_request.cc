@@ -11,16 +11,8 @@ namespace kafka {
 
 // leave_group_request::MemberIdentity: encoded in versions 3-5.
 void leave_group_request::MemberIdentity::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
-    if (version >= 4) {
-        w.write_compact_nullable_string(group_instance_id);
-    } else {
-        w.write_nullable_string(group_instance_id);
-    }
+    (version >= 4 ? w.write_compact_string(member_id) : w.write_string(member_id));
+    (version >= 4 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     if (version >= 5) {
         w.write_compact_nullable_string(reason);
     }
@@ -33,16 +25,8 @@ void leave_group_request::MemberIdentity::encode([[maybe_unused]] ::kafka::Write
 
 size_t leave_group_request::MemberIdentity::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(group_instance_id);
-    } else {
-        n += ::kafka::nullable_string_size(group_instance_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     if (version >= 5) {
         n += ::kafka::compact_nullable_string_size(reason);
     }
@@ -53,21 +37,10 @@ size_t leave_group_request::MemberIdentity::size([[maybe_unused]] int16_t versio
 }
 
 void leave_group_request::MemberIdentity::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MemberIdentity{};
-    if (version >= 4) {
-        r.at("LeaveGroupRequest.Members.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("LeaveGroupRequest.Members.MemberId");
-        member_id = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("LeaveGroupRequest.Members.GroupInstanceId");
-        group_instance_id = r.read_compact_nullable_string();
-    } else {
-        r.at("LeaveGroupRequest.Members.GroupInstanceId");
-        group_instance_id = r.read_nullable_string();
-    }
+    r.at("LeaveGroupRequest.Members.MemberId");
+    member_id = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("LeaveGroupRequest.Members.GroupInstanceId");
+    group_instance_id = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 5) {
         r.at("LeaveGroupRequest.Members.Reason");
         reason = r.read_compact_nullable_string();
@@ -102,11 +75,7 @@ void leave_group_request::MemberIdentity::print(std::ostream& os) const {
 
 // LeaveGroupRequest: encoded in versions 0-5.
 void LeaveGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 4 ? w.write_compact_string(group_id) : w.write_string(group_id));
     if (version <= 2) {
         w.write_string(member_id);
     }
@@ -114,13 +83,8 @@ void LeaveGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
         if (!(member_id.empty())) ::kafka::throw_unsupported_field("LeaveGroupRequest.MemberId", version);
     }
     if (version >= 3) {
-        if (version >= 4) {
-            w.write_compact_array_length(::kafka::checked_count(members.size()));
-            for (const auto& e : members) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(members.size()));
-            for (const auto& e : members) e.encode(w, version);
-        }
+        (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(members.size())) : w.write_array_length(::kafka::checked_count(members.size())));
+        for (const auto& e : members) e.encode(w, version);
     }
     if (version < 3) {
         if (!(members.empty())) ::kafka::throw_unsupported_field("LeaveGroupRequest.Members", version);
@@ -134,22 +98,13 @@ void LeaveGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
 
 size_t LeaveGroupRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     if (version <= 2) {
         n += ::kafka::string_size(member_id);
     }
     if (version >= 3) {
-        if (version >= 4) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(members.size()));
-            for (const auto& e : members) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : members) n += e.size(version);
-        }
+        n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(members.size())) : 4);
+        for (const auto& e : members) n += e.size(version);
     }
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -159,39 +114,22 @@ size_t LeaveGroupRequest::size([[maybe_unused]] int16_t version) const {
 
 void LeaveGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = LeaveGroupRequest{};
-    if (version >= 4) {
-        r.at("LeaveGroupRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("LeaveGroupRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("LeaveGroupRequest.GroupId");
+    group_id = (version >= 4 ? r.read_compact_string() : r.read_string());
     if (version <= 2) {
         r.at("LeaveGroupRequest.MemberId");
         member_id = r.read_string();
     }
     if (version >= 3) {
-        if (version >= 4) {
-            r.at("LeaveGroupRequest.Members");
+        r.at("LeaveGroupRequest.Members");
+        {
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = members;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("LeaveGroupRequest.Members");
-            {
-                const int32_t count = r.read_array_length(4);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = members;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = members;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in LeaveGroupRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); LeaveGroupRequest::decode() itself resets the message first.
 namespace leave_group_request {
 
 struct MemberIdentity {

@@ -11,16 +11,8 @@ namespace kafka {
 
 // leave_group_response::MemberResponse: encoded in versions 3-5.
 void leave_group_response::MemberResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
-    if (version >= 4) {
-        w.write_compact_nullable_string(group_instance_id);
-    } else {
-        w.write_nullable_string(group_instance_id);
-    }
+    (version >= 4 ? w.write_compact_string(member_id) : w.write_string(member_id));
+    (version >= 4 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     w.write_int16(error_code);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -31,16 +23,8 @@ void leave_group_response::MemberResponse::encode([[maybe_unused]] ::kafka::Writ
 
 size_t leave_group_response::MemberResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_nullable_string_size(group_instance_id);
-    } else {
-        n += ::kafka::nullable_string_size(group_instance_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
+    n += (version >= 4 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     n += 2;
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -49,21 +33,10 @@ size_t leave_group_response::MemberResponse::size([[maybe_unused]] int16_t versi
 }
 
 void leave_group_response::MemberResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MemberResponse{};
-    if (version >= 4) {
-        r.at("LeaveGroupResponse.Members.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("LeaveGroupResponse.Members.MemberId");
-        member_id = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("LeaveGroupResponse.Members.GroupInstanceId");
-        group_instance_id = r.read_compact_nullable_string();
-    } else {
-        r.at("LeaveGroupResponse.Members.GroupInstanceId");
-        group_instance_id = r.read_nullable_string();
-    }
+    r.at("LeaveGroupResponse.Members.MemberId");
+    member_id = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("LeaveGroupResponse.Members.GroupInstanceId");
+    group_instance_id = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("LeaveGroupResponse.Members.ErrorCode");
     error_code = r.read_int16();
     if (version >= 4) {
@@ -101,13 +74,8 @@ void LeaveGroupResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
     }
     w.write_int16(error_code);
     if (version >= 3) {
-        if (version >= 4) {
-            w.write_compact_array_length(::kafka::checked_count(members.size()));
-            for (const auto& e : members) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(members.size()));
-            for (const auto& e : members) e.encode(w, version);
-        }
+        (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(members.size())) : w.write_array_length(::kafka::checked_count(members.size())));
+        for (const auto& e : members) e.encode(w, version);
     }
     if (version < 3) {
         if (!(members.empty())) ::kafka::throw_unsupported_field("LeaveGroupResponse.Members", version);
@@ -126,13 +94,8 @@ size_t LeaveGroupResponse::size([[maybe_unused]] int16_t version) const {
     }
     n += 2;
     if (version >= 3) {
-        if (version >= 4) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(members.size()));
-            for (const auto& e : members) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : members) n += e.size(version);
-        }
+        n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(members.size())) : 4);
+        for (const auto& e : members) n += e.size(version);
     }
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -149,27 +112,15 @@ void LeaveGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     r.at("LeaveGroupResponse.ErrorCode");
     error_code = r.read_int16();
     if (version >= 3) {
-        if (version >= 4) {
-            r.at("LeaveGroupResponse.Members");
+        r.at("LeaveGroupResponse.Members");
+        {
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(5) : r.read_array_length(5));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(5);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = members;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("LeaveGroupResponse.Members");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = members;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = members;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }

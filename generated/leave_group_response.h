@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in LeaveGroupResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); LeaveGroupResponse::decode() itself resets the message first.
 namespace leave_group_response {
 
 struct MemberResponse {

@@ -57,6 +57,7 @@ void ListGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
             if (count < 0) r.fail_null();
             {
                 auto& v = states_filter;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }
@@ -69,6 +70,7 @@ void ListGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
             if (count < 0) r.fail_null();
             {
                 auto& v = types_filter;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
             }

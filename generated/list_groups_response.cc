@@ -11,16 +11,8 @@ namespace kafka {
 
 // list_groups_response::ListedGroup: encoded in versions 0-5.
 void list_groups_response::ListedGroup::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
-    if (version >= 3) {
-        w.write_compact_string(protocol_type);
-    } else {
-        w.write_string(protocol_type);
-    }
+    (version >= 3 ? w.write_compact_string(group_id) : w.write_string(group_id));
+    (version >= 3 ? w.write_compact_string(protocol_type) : w.write_string(protocol_type));
     if (version >= 4) {
         w.write_compact_string(group_state);
     }
@@ -36,16 +28,8 @@ void list_groups_response::ListedGroup::encode([[maybe_unused]] ::kafka::Writer&
 
 size_t list_groups_response::ListedGroup::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(protocol_type);
-    } else {
-        n += ::kafka::string_size(protocol_type);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
+    n += (version >= 3 ? ::kafka::compact_string_size(protocol_type) : ::kafka::string_size(protocol_type));
     if (version >= 4) {
         n += ::kafka::compact_string_size(group_state);
     }
@@ -59,21 +43,10 @@ size_t list_groups_response::ListedGroup::size([[maybe_unused]] int16_t version)
 }
 
 void list_groups_response::ListedGroup::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ListedGroup{};
-    if (version >= 3) {
-        r.at("ListGroupsResponse.Groups.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("ListGroupsResponse.Groups.GroupId");
-        group_id = r.read_string();
-    }
-    if (version >= 3) {
-        r.at("ListGroupsResponse.Groups.ProtocolType");
-        protocol_type = r.read_compact_string();
-    } else {
-        r.at("ListGroupsResponse.Groups.ProtocolType");
-        protocol_type = r.read_string();
-    }
+    r.at("ListGroupsResponse.Groups.GroupId");
+    group_id = (version >= 3 ? r.read_compact_string() : r.read_string());
+    r.at("ListGroupsResponse.Groups.ProtocolType");
+    protocol_type = (version >= 3 ? r.read_compact_string() : r.read_string());
     if (version >= 4) {
         r.at("ListGroupsResponse.Groups.GroupState");
         group_state = r.read_compact_string();
@@ -118,13 +91,8 @@ void ListGroupsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
         w.write_int32(throttle_time_ms);
     }
     w.write_int16(error_code);
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(groups.size()));
-        for (const auto& e : groups) e.encode(w, version);
-    }
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(groups.size())) : w.write_array_length(::kafka::checked_count(groups.size())));
+    for (const auto& e : groups) e.encode(w, version);
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -138,13 +106,8 @@ size_t ListGroupsResponse::size([[maybe_unused]] int16_t version) const {
         n += 4;
     }
     n += 2;
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size()));
-        for (const auto& e : groups) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : groups) n += e.size(version);
-    }
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(groups.size())) : 4);
+    for (const auto& e : groups) n += e.size(version);
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -159,27 +122,15 @@ void ListGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     }
     r.at("ListGroupsResponse.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 3) {
-        r.at("ListGroupsResponse.Groups");
+    r.at("ListGroupsResponse.Groups");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ListGroupsResponse.Groups");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = groups;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = groups;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 3) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ListGroupsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ListGroupsResponse::decode() itself resets the message first.
 namespace list_groups_response {
 
 struct ListedGroup {

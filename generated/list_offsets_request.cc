@@ -46,7 +46,6 @@ size_t list_offsets_request::ListOffsetsPartition::size([[maybe_unused]] int16_t
 }
 
 void list_offsets_request::ListOffsetsPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ListOffsetsPartition{};
     r.at("ListOffsetsRequest.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     if (version >= 4) {
@@ -91,18 +90,9 @@ void list_offsets_request::ListOffsetsPartition::print(std::ostream& os) const {
 
 // list_offsets_request::ListOffsetsTopic: encoded in versions 0-10.
 void list_offsets_request::ListOffsetsTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -112,18 +102,9 @@ void list_offsets_request::ListOffsetsTopic::encode([[maybe_unused]] ::kafka::Wr
 
 size_t list_offsets_request::ListOffsetsTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -131,35 +112,17 @@ size_t list_offsets_request::ListOffsetsTopic::size([[maybe_unused]] int16_t ver
 }
 
 void list_offsets_request::ListOffsetsTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ListOffsetsTopic{};
-    if (version >= 6) {
-        r.at("ListOffsetsRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("ListOffsetsRequest.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("ListOffsetsRequest.Topics.Partitions");
+    r.at("ListOffsetsRequest.Topics.Name");
+    name = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("ListOffsetsRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(17);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ListOffsetsRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(12);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 6) {
@@ -197,13 +160,8 @@ void ListOffsetsRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
     if (version < 2) {
         if (!(isolation_level == 0)) ::kafka::throw_unsupported_field("ListOffsetsRequest.IsolationLevel", version);
     }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 10) {
         w.write_int32(timeout_ms);
     }
@@ -220,13 +178,8 @@ size_t ListOffsetsRequest::size([[maybe_unused]] int16_t version) const {
     if (version >= 2) {
         n += 1;
     }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 10) {
         n += 4;
     }
@@ -244,27 +197,15 @@ void ListOffsetsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
         r.at("ListOffsetsRequest.IsolationLevel");
         isolation_level = r.read_int8();
     }
-    if (version >= 6) {
-        r.at("ListOffsetsRequest.Topics");
+    r.at("ListOffsetsRequest.Topics");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ListOffsetsRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 10) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ListOffsetsRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ListOffsetsRequest::decode() itself resets the message first.
 namespace list_offsets_request {
 
 struct ListOffsetsPartition {

@@ -69,7 +69,6 @@ size_t list_offsets_response::ListOffsetsPartitionResponse::size([[maybe_unused]
 }
 
 void list_offsets_response::ListOffsetsPartitionResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ListOffsetsPartitionResponse{};
     r.at("ListOffsetsResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("ListOffsetsResponse.Topics.Partitions.ErrorCode");
@@ -81,6 +80,7 @@ void list_offsets_response::ListOffsetsPartitionResponse::decode([[maybe_unused]
             if (count < 0) r.fail_null();
             {
                 auto& v = old_style_offsets;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int64());
             }
@@ -134,18 +134,9 @@ void list_offsets_response::ListOffsetsPartitionResponse::print(std::ostream& os
 
 // list_offsets_response::ListOffsetsTopicResponse: encoded in versions 0-10.
 void list_offsets_response::ListOffsetsTopicResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -155,18 +146,9 @@ void list_offsets_response::ListOffsetsTopicResponse::encode([[maybe_unused]] ::
 
 size_t list_offsets_response::ListOffsetsTopicResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -174,35 +156,17 @@ size_t list_offsets_response::ListOffsetsTopicResponse::size([[maybe_unused]] in
 }
 
 void list_offsets_response::ListOffsetsTopicResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = ListOffsetsTopicResponse{};
-    if (version >= 6) {
-        r.at("ListOffsetsResponse.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("ListOffsetsResponse.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("ListOffsetsResponse.Topics.Partitions");
+    r.at("ListOffsetsResponse.Topics.Name");
+    name = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("ListOffsetsResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(27);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ListOffsetsResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 6) {
@@ -236,13 +200,8 @@ void ListOffsetsResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
     if (version >= 2) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -255,13 +214,8 @@ size_t ListOffsetsResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 2) {
         n += 4;
     }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -274,27 +228,15 @@ void ListOffsetsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
         r.at("ListOffsetsResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 6) {
-        r.at("ListOffsetsResponse.Topics");
+    r.at("ListOffsetsResponse.Topics");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ListOffsetsResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 6) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ListOffsetsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ListOffsetsResponse::decode() itself resets the message first.
 namespace list_offsets_response {
 
 struct ListOffsetsPartitionResponse {

@@ -45,6 +45,7 @@ void ListTransactionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
         if (count < 0) r.fail_null();
         {
             auto& v = state_filters;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
@@ -55,6 +56,7 @@ void ListTransactionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
         if (count < 0) r.fail_null();
         {
             auto& v = producer_id_filters;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int64());
         }

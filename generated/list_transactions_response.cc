@@ -27,7 +27,6 @@ size_t list_transactions_response::TransactionState::size([[maybe_unused]] int16
 }
 
 void list_transactions_response::TransactionState::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TransactionState{};
     r.at("ListTransactionsResponse.TransactionStates.TransactionalId");
     transactional_id = r.read_compact_string();
     r.at("ListTransactionsResponse.TransactionStates.ProducerId");
@@ -95,6 +94,7 @@ void ListTransactionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
         if (count < 0) r.fail_null();
         {
             auto& v = unknown_state_filters;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_compact_string());
         }
@@ -105,6 +105,7 @@ void ListTransactionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
         if (count < 0) r.fail_null();
         {
             auto& v = transaction_states;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ListTransactionsResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ListTransactionsResponse::decode() itself resets the message first.
 namespace list_transactions_response {
 
 struct TransactionState {

@@ -14,13 +14,8 @@ void metadata_request::MetadataRequestTopic::encode([[maybe_unused]] ::kafka::Wr
     if (version >= 10) {
         w.write_uuid(topic_id);
     }
-    if (version >= 9) {
-        if (!name.has_value() && !(version >= 10)) ::kafka::throw_null_field("MetadataRequest.Topics.Name", version);
-        w.write_compact_nullable_string(name);
-    } else {
-        if (!name.has_value()) ::kafka::throw_null_field("MetadataRequest.Topics.Name", version);
-        w.write_nullable_string(name);
-    }
+    if (!name.has_value() && !(version >= 10)) ::kafka::throw_null_field("MetadataRequest.Topics.Name", version);
+    (version >= 9 ? w.write_compact_nullable_string(name) : w.write_nullable_string(name));
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -33,11 +28,7 @@ size_t metadata_request::MetadataRequestTopic::size([[maybe_unused]] int16_t ver
     if (version >= 10) {
         n += 16;
     }
-    if (version >= 9) {
-        n += ::kafka::compact_nullable_string_size(name);
-    } else {
-        n += ::kafka::nullable_string_size(name);
-    }
+    n += (version >= 9 ? ::kafka::compact_nullable_string_size(name) : ::kafka::nullable_string_size(name));
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -45,20 +36,13 @@ size_t metadata_request::MetadataRequestTopic::size([[maybe_unused]] int16_t ver
 }
 
 void metadata_request::MetadataRequestTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MetadataRequestTopic{};
     if (version >= 10) {
         r.at("MetadataRequest.Topics.TopicId");
         topic_id = r.read_uuid();
     }
-    if (version >= 9) {
-        r.at("MetadataRequest.Topics.Name");
-        name = r.read_compact_nullable_string();
-        if (!name.has_value() && !(version >= 10)) r.fail_null();
-    } else {
-        r.at("MetadataRequest.Topics.Name");
-        name = r.read_nullable_string();
-        if (!name.has_value()) r.fail_null();
-    }
+    r.at("MetadataRequest.Topics.Name");
+    name = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    if (!name.has_value() && !(version >= 10)) r.fail_null();
     if (version >= 9) {
         {
             r.at("tagged fields");
@@ -87,21 +71,12 @@ void metadata_request::MetadataRequestTopic::print(std::ostream& os) const {
 
 // MetadataRequest: encoded in versions 0-12.
 void MetadataRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 9) {
-        if (topics.has_value()) {
-            w.write_compact_array_length(::kafka::checked_count((*topics).size()));
-            for (const auto& e : (*topics)) e.encode(w, version);
-        } else {
-            w.write_uvarint(0);
-        }
+    if (!topics.has_value() && !(version >= 1)) ::kafka::throw_null_field("MetadataRequest.Topics", version);
+    if (topics.has_value()) {
+        (version >= 9 ? w.write_compact_array_length(::kafka::checked_count((*topics).size())) : w.write_array_length(::kafka::checked_count((*topics).size())));
+        for (const auto& e : (*topics)) e.encode(w, version);
     } else {
-        if (!topics.has_value() && !(version >= 1)) ::kafka::throw_null_field("MetadataRequest.Topics", version);
-        if (topics.has_value()) {
-            w.write_array_length(::kafka::checked_count((*topics).size()));
-            for (const auto& e : (*topics)) e.encode(w, version);
-        } else {
-            w.write_int32(-1);
-        }
+        (version >= 9 ? w.write_uvarint(0) : w.write_int32(-1));
     }
     if (version >= 4) {
         w.write_bool(allow_auto_topic_creation);
@@ -130,20 +105,11 @@ void MetadataRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused
 
 size_t MetadataRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 9) {
-        if (topics.has_value()) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size()));
-            for (const auto& e : (*topics)) n += e.size(version);
-        } else {
-            n += 1;
-        }
+    if (topics.has_value()) {
+        n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size())) : 4);
+        for (const auto& e : (*topics)) n += e.size(version);
     } else {
-        if (topics.has_value()) {
-            n += 4;
-            for (const auto& e : (*topics)) n += e.size(version);
-        } else {
-            n += 4;
-        }
+        n += (version >= 9 ? 1 : 4);
     }
     if (version >= 4) {
         n += 1;
@@ -162,30 +128,16 @@ size_t MetadataRequest::size([[maybe_unused]] int16_t version) const {
 
 void MetadataRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = MetadataRequest{};
-    if (version >= 9) {
-        r.at("MetadataRequest.Topics");
-        {
-            const int32_t count = r.read_compact_array_length(2);
-            if (count < 0) {
-                topics.reset();
-            } else {
-                auto& v = topics.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("MetadataRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(2);
-            if (count < 0) {
-                topics.reset();
-                if (!topics.has_value() && !(version >= 1)) r.fail_null();
-            } else {
-                auto& v = topics.emplace();
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+    r.at("MetadataRequest.Topics");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        if (count < 0) {
+            topics.reset();
+            if (!topics.has_value() && !(version >= 1)) r.fail_null();
+        } else {
+            auto& v = topics.emplace();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in MetadataRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); MetadataRequest::decode() itself resets the message first.
 namespace metadata_request {
 
 struct MetadataRequestTopic {

@@ -12,18 +12,10 @@ namespace kafka {
 // metadata_response::MetadataResponseBroker: encoded in versions 0-12.
 void metadata_response::MetadataResponseBroker::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(node_id);
-    if (version >= 9) {
-        w.write_compact_string(host);
-    } else {
-        w.write_string(host);
-    }
+    (version >= 9 ? w.write_compact_string(host) : w.write_string(host));
     w.write_int32(port);
     if (version >= 1) {
-        if (version >= 9) {
-            w.write_compact_nullable_string(rack);
-        } else {
-            w.write_nullable_string(rack);
-        }
+        (version >= 9 ? w.write_compact_nullable_string(rack) : w.write_nullable_string(rack));
     }
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -35,18 +27,10 @@ void metadata_response::MetadataResponseBroker::encode([[maybe_unused]] ::kafka:
 size_t metadata_response::MetadataResponseBroker::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 9) {
-        n += ::kafka::compact_string_size(host);
-    } else {
-        n += ::kafka::string_size(host);
-    }
+    n += (version >= 9 ? ::kafka::compact_string_size(host) : ::kafka::string_size(host));
     n += 4;
     if (version >= 1) {
-        if (version >= 9) {
-            n += ::kafka::compact_nullable_string_size(rack);
-        } else {
-            n += ::kafka::nullable_string_size(rack);
-        }
+        n += (version >= 9 ? ::kafka::compact_nullable_string_size(rack) : ::kafka::nullable_string_size(rack));
     }
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -55,26 +39,15 @@ size_t metadata_response::MetadataResponseBroker::size([[maybe_unused]] int16_t 
 }
 
 void metadata_response::MetadataResponseBroker::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MetadataResponseBroker{};
     r.at("MetadataResponse.Brokers.NodeId");
     node_id = r.read_int32();
-    if (version >= 9) {
-        r.at("MetadataResponse.Brokers.Host");
-        host = r.read_compact_string();
-    } else {
-        r.at("MetadataResponse.Brokers.Host");
-        host = r.read_string();
-    }
+    r.at("MetadataResponse.Brokers.Host");
+    host = (version >= 9 ? r.read_compact_string() : r.read_string());
     r.at("MetadataResponse.Brokers.Port");
     port = r.read_int32();
     if (version >= 1) {
-        if (version >= 9) {
-            r.at("MetadataResponse.Brokers.Rack");
-            rack = r.read_compact_nullable_string();
-        } else {
-            r.at("MetadataResponse.Brokers.Rack");
-            rack = r.read_nullable_string();
-        }
+        r.at("MetadataResponse.Brokers.Rack");
+        rack = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 9) {
         {
@@ -114,28 +87,13 @@ void metadata_response::MetadataResponsePartition::encode([[maybe_unused]] ::kaf
     if (version >= 7) {
         w.write_int32(leader_epoch);
     }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(replica_nodes.size()));
-        for (const auto& e : replica_nodes) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(replica_nodes.size()));
-        for (const auto& e : replica_nodes) w.write_int32(e);
-    }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(isr_nodes.size()));
-        for (const auto& e : isr_nodes) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(isr_nodes.size()));
-        for (const auto& e : isr_nodes) w.write_int32(e);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(replica_nodes.size())) : w.write_array_length(::kafka::checked_count(replica_nodes.size())));
+    for (const auto& e : replica_nodes) w.write_int32(e);
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(isr_nodes.size())) : w.write_array_length(::kafka::checked_count(isr_nodes.size())));
+    for (const auto& e : isr_nodes) w.write_int32(e);
     if (version >= 5) {
-        if (version >= 9) {
-            w.write_compact_array_length(::kafka::checked_count(offline_replicas.size()));
-            for (const auto& e : offline_replicas) w.write_int32(e);
-        } else {
-            w.write_array_length(::kafka::checked_count(offline_replicas.size()));
-            for (const auto& e : offline_replicas) w.write_int32(e);
-        }
+        (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(offline_replicas.size())) : w.write_array_length(::kafka::checked_count(offline_replicas.size())));
+        for (const auto& e : offline_replicas) w.write_int32(e);
     }
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -152,28 +110,13 @@ size_t metadata_response::MetadataResponsePartition::size([[maybe_unused]] int16
     if (version >= 7) {
         n += 4;
     }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(replica_nodes.size()));
-        n += 4 * replica_nodes.size();
-    } else {
-        n += 4;
-        n += 4 * replica_nodes.size();
-    }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(isr_nodes.size()));
-        n += 4 * isr_nodes.size();
-    } else {
-        n += 4;
-        n += 4 * isr_nodes.size();
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(replica_nodes.size())) : 4);
+    n += 4 * replica_nodes.size();
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(isr_nodes.size())) : 4);
+    n += 4 * isr_nodes.size();
     if (version >= 5) {
-        if (version >= 9) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(offline_replicas.size()));
-            n += 4 * offline_replicas.size();
-        } else {
-            n += 4;
-            n += 4 * offline_replicas.size();
-        }
+        n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(offline_replicas.size())) : 4);
+        n += 4 * offline_replicas.size();
     }
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -182,7 +125,6 @@ size_t metadata_response::MetadataResponsePartition::size([[maybe_unused]] int16
 }
 
 void metadata_response::MetadataResponsePartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MetadataResponsePartition{};
     r.at("MetadataResponse.Topics.Partitions.ErrorCode");
     error_code = r.read_int16();
     r.at("MetadataResponse.Topics.Partitions.PartitionIndex");
@@ -193,74 +135,38 @@ void metadata_response::MetadataResponsePartition::decode([[maybe_unused]] ::kaf
         r.at("MetadataResponse.Topics.Partitions.LeaderEpoch");
         leader_epoch = r.read_int32();
     }
-    if (version >= 9) {
-        r.at("MetadataResponse.Topics.Partitions.ReplicaNodes");
+    r.at("MetadataResponse.Topics.Partitions.ReplicaNodes");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = replica_nodes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("MetadataResponse.Topics.Partitions.ReplicaNodes");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = replica_nodes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = replica_nodes;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
-    if (version >= 9) {
-        r.at("MetadataResponse.Topics.Partitions.IsrNodes");
+    r.at("MetadataResponse.Topics.Partitions.IsrNodes");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = isr_nodes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("MetadataResponse.Topics.Partitions.IsrNodes");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = isr_nodes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = isr_nodes;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 5) {
-        if (version >= 9) {
-            r.at("MetadataResponse.Topics.Partitions.OfflineReplicas");
+        r.at("MetadataResponse.Topics.Partitions.OfflineReplicas");
+        {
+            const int32_t count = (version >= 9 ? r.read_compact_array_length(4) : r.read_array_length(4));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(4);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = offline_replicas;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-                }
-            }
-        } else {
-            r.at("MetadataResponse.Topics.Partitions.OfflineReplicas");
-            {
-                const int32_t count = r.read_array_length(4);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = offline_replicas;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-                }
+                auto& v = offline_replicas;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
             }
         }
     }
@@ -303,26 +209,16 @@ void metadata_response::MetadataResponsePartition::print(std::ostream& os) const
 // metadata_response::MetadataResponseTopic: encoded in versions 0-12.
 void metadata_response::MetadataResponseTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 9) {
-        if (!name.has_value() && !(version >= 12)) ::kafka::throw_null_field("MetadataResponse.Topics.Name", version);
-        w.write_compact_nullable_string(name);
-    } else {
-        if (!name.has_value()) ::kafka::throw_null_field("MetadataResponse.Topics.Name", version);
-        w.write_nullable_string(name);
-    }
+    if (!name.has_value() && !(version >= 12)) ::kafka::throw_null_field("MetadataResponse.Topics.Name", version);
+    (version >= 9 ? w.write_compact_nullable_string(name) : w.write_nullable_string(name));
     if (version >= 10) {
         w.write_uuid(topic_id);
     }
     if (version >= 1) {
         w.write_bool(is_internal);
     }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 8) {
         w.write_int32(topic_authorized_operations);
     }
@@ -339,24 +235,15 @@ void metadata_response::MetadataResponseTopic::encode([[maybe_unused]] ::kafka::
 size_t metadata_response::MetadataResponseTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 9) {
-        n += ::kafka::compact_nullable_string_size(name);
-    } else {
-        n += ::kafka::nullable_string_size(name);
-    }
+    n += (version >= 9 ? ::kafka::compact_nullable_string_size(name) : ::kafka::nullable_string_size(name));
     if (version >= 10) {
         n += 16;
     }
     if (version >= 1) {
         n += 1;
     }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 8) {
         n += 4;
     }
@@ -367,18 +254,11 @@ size_t metadata_response::MetadataResponseTopic::size([[maybe_unused]] int16_t v
 }
 
 void metadata_response::MetadataResponseTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = MetadataResponseTopic{};
     r.at("MetadataResponse.Topics.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 9) {
-        r.at("MetadataResponse.Topics.Name");
-        name = r.read_compact_nullable_string();
-        if (!name.has_value() && !(version >= 12)) r.fail_null();
-    } else {
-        r.at("MetadataResponse.Topics.Name");
-        name = r.read_nullable_string();
-        if (!name.has_value()) r.fail_null();
-    }
+    r.at("MetadataResponse.Topics.Name");
+    name = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    if (!name.has_value() && !(version >= 12)) r.fail_null();
     if (version >= 10) {
         r.at("MetadataResponse.Topics.TopicId");
         topic_id = r.read_uuid();
@@ -387,27 +267,15 @@ void metadata_response::MetadataResponseTopic::decode([[maybe_unused]] ::kafka::
         r.at("MetadataResponse.Topics.IsInternal");
         is_internal = r.read_bool();
     }
-    if (version >= 9) {
-        r.at("MetadataResponse.Topics.Partitions");
+    r.at("MetadataResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(18) : r.read_array_length(18));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(18);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("MetadataResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(18);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {
@@ -453,30 +321,16 @@ void MetadataResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unuse
     if (version >= 3) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(brokers.size()));
-        for (const auto& e : brokers) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(brokers.size()));
-        for (const auto& e : brokers) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(brokers.size())) : w.write_array_length(::kafka::checked_count(brokers.size())));
+    for (const auto& e : brokers) e.encode(w, version);
     if (version >= 2) {
-        if (version >= 9) {
-            w.write_compact_nullable_string(cluster_id);
-        } else {
-            w.write_nullable_string(cluster_id);
-        }
+        (version >= 9 ? w.write_compact_nullable_string(cluster_id) : w.write_nullable_string(cluster_id));
     }
     if (version >= 1) {
         w.write_int32(controller_id);
     }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 8 && version <= 10) {
         w.write_int32(cluster_authorized_operations);
     }
@@ -495,30 +349,16 @@ size_t MetadataResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 3) {
         n += 4;
     }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(brokers.size()));
-        for (const auto& e : brokers) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : brokers) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(brokers.size())) : 4);
+    for (const auto& e : brokers) n += e.size(version);
     if (version >= 2) {
-        if (version >= 9) {
-            n += ::kafka::compact_nullable_string_size(cluster_id);
-        } else {
-            n += ::kafka::nullable_string_size(cluster_id);
-        }
+        n += (version >= 9 ? ::kafka::compact_nullable_string_size(cluster_id) : ::kafka::nullable_string_size(cluster_id));
     }
     if (version >= 1) {
         n += 4;
     }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 8 && version <= 10) {
         n += 4;
     }
@@ -534,63 +374,34 @@ void MetadataResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
         r.at("MetadataResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 9) {
-        r.at("MetadataResponse.Brokers");
+    r.at("MetadataResponse.Brokers");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(11);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = brokers;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("MetadataResponse.Brokers");
-        {
-            const int32_t count = r.read_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = brokers;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = brokers;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 2) {
-        if (version >= 9) {
-            r.at("MetadataResponse.ClusterId");
-            cluster_id = r.read_compact_nullable_string();
-        } else {
-            r.at("MetadataResponse.ClusterId");
-            cluster_id = r.read_nullable_string();
-        }
+        r.at("MetadataResponse.ClusterId");
+        cluster_id = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 1) {
         r.at("MetadataResponse.ControllerId");
         controller_id = r.read_int32();
     }
-    if (version >= 9) {
-        r.at("MetadataResponse.Topics");
+    r.at("MetadataResponse.Topics");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(10);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("MetadataResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8 && version <= 10) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in MetadataResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); MetadataResponse::decode() itself resets the message first.
 namespace metadata_response {
 
 struct MetadataResponseBroker {

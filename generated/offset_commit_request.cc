@@ -22,11 +22,7 @@ void offset_commit_request::OffsetCommitRequestPartition::encode([[maybe_unused]
     if (version < 1 || version > 1) {
         if (!(commit_timestamp == -1LL)) ::kafka::throw_unsupported_field("OffsetCommitRequest.Topics.Partitions.CommitTimestamp", version);
     }
-    if (version >= 8) {
-        w.write_compact_nullable_string(committed_metadata);
-    } else {
-        w.write_nullable_string(committed_metadata);
-    }
+    (version >= 8 ? w.write_compact_nullable_string(committed_metadata) : w.write_nullable_string(committed_metadata));
     if (version >= 8) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -44,11 +40,7 @@ size_t offset_commit_request::OffsetCommitRequestPartition::size([[maybe_unused]
     if (version >= 1 && version <= 1) {
         n += 8;
     }
-    if (version >= 8) {
-        n += ::kafka::compact_nullable_string_size(committed_metadata);
-    } else {
-        n += ::kafka::nullable_string_size(committed_metadata);
-    }
+    n += (version >= 8 ? ::kafka::compact_nullable_string_size(committed_metadata) : ::kafka::nullable_string_size(committed_metadata));
     if (version >= 8) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -56,7 +48,6 @@ size_t offset_commit_request::OffsetCommitRequestPartition::size([[maybe_unused]
 }
 
 void offset_commit_request::OffsetCommitRequestPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetCommitRequestPartition{};
     r.at("OffsetCommitRequest.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("OffsetCommitRequest.Topics.Partitions.CommittedOffset");
@@ -69,13 +60,8 @@ void offset_commit_request::OffsetCommitRequestPartition::decode([[maybe_unused]
         r.at("OffsetCommitRequest.Topics.Partitions.CommitTimestamp");
         commit_timestamp = r.read_int64();
     }
-    if (version >= 8) {
-        r.at("OffsetCommitRequest.Topics.Partitions.CommittedMetadata");
-        committed_metadata = r.read_compact_nullable_string();
-    } else {
-        r.at("OffsetCommitRequest.Topics.Partitions.CommittedMetadata");
-        committed_metadata = r.read_nullable_string();
-    }
+    r.at("OffsetCommitRequest.Topics.Partitions.CommittedMetadata");
+    committed_metadata = (version >= 8 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 8) {
         {
             r.at("tagged fields");
@@ -110,18 +96,9 @@ void offset_commit_request::OffsetCommitRequestPartition::print(std::ostream& os
 
 // offset_commit_request::OffsetCommitRequestTopic: encoded in versions 0-9.
 void offset_commit_request::OffsetCommitRequestTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 8) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 8) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 8 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 8 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 8) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -131,18 +108,9 @@ void offset_commit_request::OffsetCommitRequestTopic::encode([[maybe_unused]] ::
 
 size_t offset_commit_request::OffsetCommitRequestTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 8) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 8) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 8 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 8 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 8) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -150,35 +118,17 @@ size_t offset_commit_request::OffsetCommitRequestTopic::size([[maybe_unused]] in
 }
 
 void offset_commit_request::OffsetCommitRequestTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetCommitRequestTopic{};
-    if (version >= 8) {
-        r.at("OffsetCommitRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("OffsetCommitRequest.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 8) {
-        r.at("OffsetCommitRequest.Topics.Partitions");
+    r.at("OffsetCommitRequest.Topics.Name");
+    name = (version >= 8 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetCommitRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(18);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetCommitRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {
@@ -209,27 +159,15 @@ void offset_commit_request::OffsetCommitRequestTopic::print(std::ostream& os) co
 
 // OffsetCommitRequest: encoded in versions 0-9.
 void OffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 8) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 8 ? w.write_compact_string(group_id) : w.write_string(group_id));
     if (version >= 1) {
         w.write_int32(generation_id_or_member_epoch);
     }
     if (version >= 1) {
-        if (version >= 8) {
-            w.write_compact_string(member_id);
-        } else {
-            w.write_string(member_id);
-        }
+        (version >= 8 ? w.write_compact_string(member_id) : w.write_string(member_id));
     }
     if (version >= 7) {
-        if (version >= 8) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 8 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
     if (version < 7) {
         if (group_instance_id.has_value()) ::kafka::throw_unsupported_field("OffsetCommitRequest.GroupInstanceId", version);
@@ -237,13 +175,8 @@ void OffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
     if (version >= 2 && version <= 4) {
         w.write_int64(retention_time_ms);
     }
-    if (version >= 8) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 8 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 8) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -253,38 +186,21 @@ void OffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
 
 size_t OffsetCommitRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 8) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 8 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     if (version >= 1) {
         n += 4;
     }
     if (version >= 1) {
-        if (version >= 8) {
-            n += ::kafka::compact_string_size(member_id);
-        } else {
-            n += ::kafka::string_size(member_id);
-        }
+        n += (version >= 8 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     }
     if (version >= 7) {
-        if (version >= 8) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 8 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
     if (version >= 2 && version <= 4) {
         n += 8;
     }
-    if (version >= 8) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 8 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 8) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -293,60 +209,33 @@ size_t OffsetCommitRequest::size([[maybe_unused]] int16_t version) const {
 
 void OffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = OffsetCommitRequest{};
-    if (version >= 8) {
-        r.at("OffsetCommitRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("OffsetCommitRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("OffsetCommitRequest.GroupId");
+    group_id = (version >= 8 ? r.read_compact_string() : r.read_string());
     if (version >= 1) {
         r.at("OffsetCommitRequest.GenerationIdOrMemberEpoch");
         generation_id_or_member_epoch = r.read_int32();
     }
     if (version >= 1) {
-        if (version >= 8) {
-            r.at("OffsetCommitRequest.MemberId");
-            member_id = r.read_compact_string();
-        } else {
-            r.at("OffsetCommitRequest.MemberId");
-            member_id = r.read_string();
-        }
+        r.at("OffsetCommitRequest.MemberId");
+        member_id = (version >= 8 ? r.read_compact_string() : r.read_string());
     }
     if (version >= 7) {
-        if (version >= 8) {
-            r.at("OffsetCommitRequest.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("OffsetCommitRequest.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("OffsetCommitRequest.GroupInstanceId");
+        group_instance_id = (version >= 8 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 2 && version <= 4) {
         r.at("OffsetCommitRequest.RetentionTimeMs");
         retention_time_ms = r.read_int64();
     }
-    if (version >= 8) {
-        r.at("OffsetCommitRequest.Topics");
+    r.at("OffsetCommitRequest.Topics");
+    {
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetCommitRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetCommitRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetCommitRequest::decode() itself resets the message first.
 namespace offset_commit_request {
 
 struct OffsetCommitRequestPartition {

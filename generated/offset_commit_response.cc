@@ -31,7 +31,6 @@ size_t offset_commit_response::OffsetCommitResponsePartition::size([[maybe_unuse
 }
 
 void offset_commit_response::OffsetCommitResponsePartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetCommitResponsePartition{};
     r.at("OffsetCommitResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("OffsetCommitResponse.Topics.Partitions.ErrorCode");
@@ -64,18 +63,9 @@ void offset_commit_response::OffsetCommitResponsePartition::print(std::ostream& 
 
 // offset_commit_response::OffsetCommitResponseTopic: encoded in versions 0-9.
 void offset_commit_response::OffsetCommitResponseTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 8) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 8) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 8 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 8 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 8) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -85,18 +75,9 @@ void offset_commit_response::OffsetCommitResponseTopic::encode([[maybe_unused]] 
 
 size_t offset_commit_response::OffsetCommitResponseTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 8) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 8) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 8 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 8 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 8) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -104,35 +85,17 @@ size_t offset_commit_response::OffsetCommitResponseTopic::size([[maybe_unused]] 
 }
 
 void offset_commit_response::OffsetCommitResponseTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetCommitResponseTopic{};
-    if (version >= 8) {
-        r.at("OffsetCommitResponse.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("OffsetCommitResponse.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 8) {
-        r.at("OffsetCommitResponse.Topics.Partitions");
+    r.at("OffsetCommitResponse.Topics.Name");
+    name = (version >= 8 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetCommitResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(7);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetCommitResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {
@@ -166,13 +129,8 @@ void OffsetCommitResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_u
     if (version >= 3) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 8) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 8 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 8) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -185,13 +143,8 @@ size_t OffsetCommitResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 3) {
         n += 4;
     }
-    if (version >= 8) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 8 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 8) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -204,27 +157,15 @@ void OffsetCommitResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
         r.at("OffsetCommitResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 8) {
-        r.at("OffsetCommitResponse.Topics");
+    r.at("OffsetCommitResponse.Topics");
+    {
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetCommitResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 8) {

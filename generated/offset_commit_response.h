@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetCommitResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetCommitResponse::decode() itself resets the message first.
 namespace offset_commit_response {
 
 struct OffsetCommitResponsePartition {

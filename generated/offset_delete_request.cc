@@ -22,7 +22,6 @@ size_t offset_delete_request::OffsetDeleteRequestPartition::size([[maybe_unused]
 }
 
 void offset_delete_request::OffsetDeleteRequestPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetDeleteRequestPartition{};
     r.at("OffsetDeleteRequest.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
 }
@@ -55,7 +54,6 @@ size_t offset_delete_request::OffsetDeleteRequestTopic::size([[maybe_unused]] in
 }
 
 void offset_delete_request::OffsetDeleteRequestTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetDeleteRequestTopic{};
     r.at("OffsetDeleteRequest.Topics.Name");
     name = r.read_string();
     r.at("OffsetDeleteRequest.Topics.Partitions");
@@ -64,6 +62,7 @@ void offset_delete_request::OffsetDeleteRequestTopic::decode([[maybe_unused]] ::
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -109,6 +108,7 @@ void OffsetDeleteRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetDeleteRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetDeleteRequest::decode() itself resets the message first.
 namespace offset_delete_request {
 
 struct OffsetDeleteRequestPartition {

@@ -24,7 +24,6 @@ size_t offset_delete_response::OffsetDeleteResponsePartition::size([[maybe_unuse
 }
 
 void offset_delete_response::OffsetDeleteResponsePartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetDeleteResponsePartition{};
     r.at("OffsetDeleteResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("OffsetDeleteResponse.Topics.Partitions.ErrorCode");
@@ -61,7 +60,6 @@ size_t offset_delete_response::OffsetDeleteResponseTopic::size([[maybe_unused]] 
 }
 
 void offset_delete_response::OffsetDeleteResponseTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetDeleteResponseTopic{};
     r.at("OffsetDeleteResponse.Topics.Name");
     name = r.read_string();
     r.at("OffsetDeleteResponse.Topics.Partitions");
@@ -70,6 +68,7 @@ void offset_delete_response::OffsetDeleteResponseTopic::decode([[maybe_unused]] 
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -119,6 +118,7 @@ void OffsetDeleteResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetDeleteResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetDeleteResponse::decode() itself resets the message first.
 namespace offset_delete_response {
 
 struct OffsetDeleteResponsePartition {

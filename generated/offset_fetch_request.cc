@@ -11,18 +11,9 @@ namespace kafka {
 
 // offset_fetch_request::OffsetFetchRequestTopic: encoded in versions 0-7.
 void offset_fetch_request::OffsetFetchRequestTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(partition_indexes.size()));
-        for (const auto& e : partition_indexes) w.write_int32(e);
-    } else {
-        w.write_array_length(::kafka::checked_count(partition_indexes.size()));
-        for (const auto& e : partition_indexes) w.write_int32(e);
-    }
+    (version >= 6 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(partition_indexes.size())) : w.write_array_length(::kafka::checked_count(partition_indexes.size())));
+    for (const auto& e : partition_indexes) w.write_int32(e);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -32,18 +23,9 @@ void offset_fetch_request::OffsetFetchRequestTopic::encode([[maybe_unused]] ::ka
 
 size_t offset_fetch_request::OffsetFetchRequestTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partition_indexes.size()));
-        n += 4 * partition_indexes.size();
-    } else {
-        n += 4;
-        n += 4 * partition_indexes.size();
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partition_indexes.size())) : 4);
+    n += 4 * partition_indexes.size();
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -51,35 +33,17 @@ size_t offset_fetch_request::OffsetFetchRequestTopic::size([[maybe_unused]] int1
 }
 
 void offset_fetch_request::OffsetFetchRequestTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchRequestTopic{};
-    if (version >= 6) {
-        r.at("OffsetFetchRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("OffsetFetchRequest.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("OffsetFetchRequest.Topics.PartitionIndexes");
+    r.at("OffsetFetchRequest.Topics.Name");
+    name = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetFetchRequest.Topics.PartitionIndexes");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_indexes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
-        }
-    } else {
-        r.at("OffsetFetchRequest.Topics.PartitionIndexes");
-        {
-            const int32_t count = r.read_array_length(4);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_indexes;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
-            }
+            auto& v = partition_indexes;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
     }
     if (version >= 6) {
@@ -126,7 +90,6 @@ size_t offset_fetch_request::OffsetFetchRequestTopics::size([[maybe_unused]] int
 }
 
 void offset_fetch_request::OffsetFetchRequestTopics::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchRequestTopics{};
     r.at("OffsetFetchRequest.Groups.Topics.Name");
     name = r.read_compact_string();
     r.at("OffsetFetchRequest.Groups.Topics.PartitionIndexes");
@@ -135,6 +98,7 @@ void offset_fetch_request::OffsetFetchRequestTopics::decode([[maybe_unused]] ::k
         if (count < 0) r.fail_null();
         {
             auto& v = partition_indexes;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_int32());
         }
@@ -201,7 +165,6 @@ size_t offset_fetch_request::OffsetFetchRequestGroup::size([[maybe_unused]] int1
 }
 
 void offset_fetch_request::OffsetFetchRequestGroup::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchRequestGroup{};
     r.at("OffsetFetchRequest.Groups.GroupId");
     group_id = r.read_compact_string();
     if (version >= 9) {
@@ -254,31 +217,18 @@ void offset_fetch_request::OffsetFetchRequestGroup::print(std::ostream& os) cons
 // OffsetFetchRequest: encoded in versions 0-9.
 void OffsetFetchRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version <= 7) {
-        if (version >= 6) {
-            w.write_compact_string(group_id);
-        } else {
-            w.write_string(group_id);
-        }
+        (version >= 6 ? w.write_compact_string(group_id) : w.write_string(group_id));
     }
     if (version > 7) {
         if (!(group_id.empty())) ::kafka::throw_unsupported_field("OffsetFetchRequest.GroupId", version);
     }
     if (version <= 7) {
-        if (version >= 6) {
-            if (topics.has_value()) {
-                w.write_compact_array_length(::kafka::checked_count((*topics).size()));
-                for (const auto& e : (*topics)) e.encode(w, version);
-            } else {
-                w.write_uvarint(0);
-            }
+        if (!topics.has_value() && !(version >= 2)) ::kafka::throw_null_field("OffsetFetchRequest.Topics", version);
+        if (topics.has_value()) {
+            (version >= 6 ? w.write_compact_array_length(::kafka::checked_count((*topics).size())) : w.write_array_length(::kafka::checked_count((*topics).size())));
+            for (const auto& e : (*topics)) e.encode(w, version);
         } else {
-            if (!topics.has_value() && !(version >= 2)) ::kafka::throw_null_field("OffsetFetchRequest.Topics", version);
-            if (topics.has_value()) {
-                w.write_array_length(::kafka::checked_count((*topics).size()));
-                for (const auto& e : (*topics)) e.encode(w, version);
-            } else {
-                w.write_int32(-1);
-            }
+            (version >= 6 ? w.write_uvarint(0) : w.write_int32(-1));
         }
     }
     if (version > 7) {
@@ -307,27 +257,14 @@ void OffsetFetchRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unu
 size_t OffsetFetchRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version <= 7) {
-        if (version >= 6) {
-            n += ::kafka::compact_string_size(group_id);
-        } else {
-            n += ::kafka::string_size(group_id);
-        }
+        n += (version >= 6 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     }
     if (version <= 7) {
-        if (version >= 6) {
-            if (topics.has_value()) {
-                n += ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size()));
-                for (const auto& e : (*topics)) n += e.size(version);
-            } else {
-                n += 1;
-            }
+        if (topics.has_value()) {
+            n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>((*topics).size())) : 4);
+            for (const auto& e : (*topics)) n += e.size(version);
         } else {
-            if (topics.has_value()) {
-                n += 4;
-                for (const auto& e : (*topics)) n += e.size(version);
-            } else {
-                n += 4;
-            }
+            n += (version >= 6 ? 1 : 4);
         }
     }
     if (version >= 8) {
@@ -346,39 +283,20 @@ size_t OffsetFetchRequest::size([[maybe_unused]] int16_t version) const {
 void OffsetFetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = OffsetFetchRequest{};
     if (version <= 7) {
-        if (version >= 6) {
-            r.at("OffsetFetchRequest.GroupId");
-            group_id = r.read_compact_string();
-        } else {
-            r.at("OffsetFetchRequest.GroupId");
-            group_id = r.read_string();
-        }
+        r.at("OffsetFetchRequest.GroupId");
+        group_id = (version >= 6 ? r.read_compact_string() : r.read_string());
     }
     if (version <= 7) {
-        if (version >= 6) {
-            r.at("OffsetFetchRequest.Topics");
-            {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) {
-                    topics.reset();
-                } else {
-                    auto& v = topics.emplace();
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("OffsetFetchRequest.Topics");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) {
-                    topics.reset();
-                    if (!topics.has_value() && !(version >= 2)) r.fail_null();
-                } else {
-                    auto& v = topics.emplace();
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+        r.at("OffsetFetchRequest.Topics");
+        {
+            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) {
+                topics.reset();
+                if (!topics.has_value() && !(version >= 2)) r.fail_null();
+            } else {
+                auto& v = topics.emplace();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
@@ -389,6 +307,7 @@ void OffsetFetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }

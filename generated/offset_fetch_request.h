@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetFetchRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetFetchRequest::decode() itself resets the message first.
 namespace offset_fetch_request {
 
 struct OffsetFetchRequestTopic {

@@ -16,11 +16,7 @@ void offset_fetch_response::OffsetFetchResponsePartition::encode([[maybe_unused]
     if (version >= 5) {
         w.write_int32(committed_leader_epoch);
     }
-    if (version >= 6) {
-        w.write_compact_nullable_string(metadata);
-    } else {
-        w.write_nullable_string(metadata);
-    }
+    (version >= 6 ? w.write_compact_nullable_string(metadata) : w.write_nullable_string(metadata));
     w.write_int16(error_code);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
@@ -36,11 +32,7 @@ size_t offset_fetch_response::OffsetFetchResponsePartition::size([[maybe_unused]
     if (version >= 5) {
         n += 4;
     }
-    if (version >= 6) {
-        n += ::kafka::compact_nullable_string_size(metadata);
-    } else {
-        n += ::kafka::nullable_string_size(metadata);
-    }
+    n += (version >= 6 ? ::kafka::compact_nullable_string_size(metadata) : ::kafka::nullable_string_size(metadata));
     n += 2;
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
@@ -49,7 +41,6 @@ size_t offset_fetch_response::OffsetFetchResponsePartition::size([[maybe_unused]
 }
 
 void offset_fetch_response::OffsetFetchResponsePartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchResponsePartition{};
     r.at("OffsetFetchResponse.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("OffsetFetchResponse.Topics.Partitions.CommittedOffset");
@@ -58,13 +49,8 @@ void offset_fetch_response::OffsetFetchResponsePartition::decode([[maybe_unused]
         r.at("OffsetFetchResponse.Topics.Partitions.CommittedLeaderEpoch");
         committed_leader_epoch = r.read_int32();
     }
-    if (version >= 6) {
-        r.at("OffsetFetchResponse.Topics.Partitions.Metadata");
-        metadata = r.read_compact_nullable_string();
-    } else {
-        r.at("OffsetFetchResponse.Topics.Partitions.Metadata");
-        metadata = r.read_nullable_string();
-    }
+    r.at("OffsetFetchResponse.Topics.Partitions.Metadata");
+    metadata = (version >= 6 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("OffsetFetchResponse.Topics.Partitions.ErrorCode");
     error_code = r.read_int16();
     if (version >= 6) {
@@ -101,18 +87,9 @@ void offset_fetch_response::OffsetFetchResponsePartition::print(std::ostream& os
 
 // offset_fetch_response::OffsetFetchResponseTopic: encoded in versions 0-7.
 void offset_fetch_response::OffsetFetchResponseTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 6) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 6) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 6 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 6) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -122,18 +99,9 @@ void offset_fetch_response::OffsetFetchResponseTopic::encode([[maybe_unused]] ::
 
 size_t offset_fetch_response::OffsetFetchResponseTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 6) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 6) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 6 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 6) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -141,35 +109,17 @@ size_t offset_fetch_response::OffsetFetchResponseTopic::size([[maybe_unused]] in
 }
 
 void offset_fetch_response::OffsetFetchResponseTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchResponseTopic{};
-    if (version >= 6) {
-        r.at("OffsetFetchResponse.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("OffsetFetchResponse.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 6) {
-        r.at("OffsetFetchResponse.Topics.Partitions");
+    r.at("OffsetFetchResponse.Topics.Name");
+    name = (version >= 6 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetFetchResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(16) : r.read_array_length(16));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(20);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetFetchResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(16);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 6) {
@@ -220,7 +170,6 @@ size_t offset_fetch_response::OffsetFetchResponsePartitions::size([[maybe_unused
 }
 
 void offset_fetch_response::OffsetFetchResponsePartitions::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchResponsePartitions{};
     r.at("OffsetFetchResponse.Groups.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("OffsetFetchResponse.Groups.Topics.Partitions.CommittedOffset");
@@ -279,7 +228,6 @@ size_t offset_fetch_response::OffsetFetchResponseTopics::size([[maybe_unused]] i
 }
 
 void offset_fetch_response::OffsetFetchResponseTopics::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchResponseTopics{};
     r.at("OffsetFetchResponse.Groups.Topics.Name");
     name = r.read_compact_string();
     r.at("OffsetFetchResponse.Groups.Topics.Partitions");
@@ -288,6 +236,7 @@ void offset_fetch_response::OffsetFetchResponseTopics::decode([[maybe_unused]] :
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -336,7 +285,6 @@ size_t offset_fetch_response::OffsetFetchResponseGroup::size([[maybe_unused]] in
 }
 
 void offset_fetch_response::OffsetFetchResponseGroup::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetFetchResponseGroup{};
     r.at("OffsetFetchResponse.Groups.GroupId");
     group_id = r.read_compact_string();
     r.at("OffsetFetchResponse.Groups.Topics");
@@ -345,6 +293,7 @@ void offset_fetch_response::OffsetFetchResponseGroup::decode([[maybe_unused]] ::
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
@@ -383,13 +332,8 @@ void OffsetFetchResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_un
         w.write_int32(throttle_time_ms);
     }
     if (version <= 7) {
-        if (version >= 6) {
-            w.write_compact_array_length(::kafka::checked_count(topics.size()));
-            for (const auto& e : topics) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(topics.size()));
-            for (const auto& e : topics) e.encode(w, version);
-        }
+        (version >= 6 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+        for (const auto& e : topics) e.encode(w, version);
     }
     if (version > 7) {
         if (!(topics.empty())) ::kafka::throw_unsupported_field("OffsetFetchResponse.Topics", version);
@@ -417,13 +361,8 @@ size_t OffsetFetchResponse::size([[maybe_unused]] int16_t version) const {
         n += 4;
     }
     if (version <= 7) {
-        if (version >= 6) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-            for (const auto& e : topics) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : topics) n += e.size(version);
-        }
+        n += (version >= 6 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+        for (const auto& e : topics) n += e.size(version);
     }
     if (version >= 2 && version <= 7) {
         n += 2;
@@ -445,27 +384,15 @@ void OffsetFetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
         throttle_time_ms = r.read_int32();
     }
     if (version <= 7) {
-        if (version >= 6) {
-            r.at("OffsetFetchResponse.Topics");
+        r.at("OffsetFetchResponse.Topics");
+        {
+            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(3);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = topics;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("OffsetFetchResponse.Topics");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = topics;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = topics;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
@@ -480,6 +407,7 @@ void OffsetFetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
             if (count < 0) r.fail_null();
             {
                 auto& v = groups;
+                v.clear();
                 v.reserve(static_cast<size_t>(count));
                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }

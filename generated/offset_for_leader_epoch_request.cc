@@ -37,7 +37,6 @@ size_t offset_for_leader_epoch_request::OffsetForLeaderPartition::size([[maybe_u
 }
 
 void offset_for_leader_epoch_request::OffsetForLeaderPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetForLeaderPartition{};
     r.at("OffsetForLeaderEpochRequest.Topics.Partitions.Partition");
     partition = r.read_int32();
     if (version >= 2) {
@@ -76,18 +75,9 @@ void offset_for_leader_epoch_request::OffsetForLeaderPartition::print(std::ostre
 
 // offset_for_leader_epoch_request::OffsetForLeaderTopic: encoded in versions 0-4.
 void offset_for_leader_epoch_request::OffsetForLeaderTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(topic);
-    } else {
-        w.write_string(topic);
-    }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_string(topic) : w.write_string(topic));
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -97,18 +87,9 @@ void offset_for_leader_epoch_request::OffsetForLeaderTopic::encode([[maybe_unuse
 
 size_t offset_for_leader_epoch_request::OffsetForLeaderTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(topic);
-    } else {
-        n += ::kafka::string_size(topic);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -116,35 +97,17 @@ size_t offset_for_leader_epoch_request::OffsetForLeaderTopic::size([[maybe_unuse
 }
 
 void offset_for_leader_epoch_request::OffsetForLeaderTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetForLeaderTopic{};
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochRequest.Topics.Topic");
-        topic = r.read_compact_string();
-    } else {
-        r.at("OffsetForLeaderEpochRequest.Topics.Topic");
-        topic = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
+    r.at("OffsetForLeaderEpochRequest.Topics.Topic");
+    topic = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(13);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {
@@ -178,13 +141,8 @@ void OffsetForLeaderEpochRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[
     if (version >= 3) {
         w.write_int32(replica_id);
     }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -197,13 +155,8 @@ size_t OffsetForLeaderEpochRequest::size([[maybe_unused]] int16_t version) const
     if (version >= 3) {
         n += 4;
     }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -216,27 +169,15 @@ void OffsetForLeaderEpochRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
         r.at("OffsetForLeaderEpochRequest.ReplicaId");
         replica_id = r.read_int32();
     }
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochRequest.Topics");
+    r.at("OffsetForLeaderEpochRequest.Topics");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetForLeaderEpochRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetForLeaderEpochRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetForLeaderEpochRequest::decode() itself resets the message first.
 namespace offset_for_leader_epoch_request {
 
 struct OffsetForLeaderPartition {

@@ -39,7 +39,6 @@ size_t offset_for_leader_epoch_response::EpochEndOffset::size([[maybe_unused]] i
 }
 
 void offset_for_leader_epoch_response::EpochEndOffset::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = EpochEndOffset{};
     r.at("OffsetForLeaderEpochResponse.Topics.Partitions.ErrorCode");
     error_code = r.read_int16();
     r.at("OffsetForLeaderEpochResponse.Topics.Partitions.Partition");
@@ -82,18 +81,9 @@ void offset_for_leader_epoch_response::EpochEndOffset::print(std::ostream& os) c
 
 // offset_for_leader_epoch_response::OffsetForLeaderTopicResult: encoded in versions 0-4.
 void offset_for_leader_epoch_response::OffsetForLeaderTopicResult::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(topic);
-    } else {
-        w.write_string(topic);
-    }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_string(topic) : w.write_string(topic));
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -103,18 +93,9 @@ void offset_for_leader_epoch_response::OffsetForLeaderTopicResult::encode([[mayb
 
 size_t offset_for_leader_epoch_response::OffsetForLeaderTopicResult::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(topic);
-    } else {
-        n += ::kafka::string_size(topic);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(topic) : ::kafka::string_size(topic));
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -122,35 +103,17 @@ size_t offset_for_leader_epoch_response::OffsetForLeaderTopicResult::size([[mayb
 }
 
 void offset_for_leader_epoch_response::OffsetForLeaderTopicResult::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = OffsetForLeaderTopicResult{};
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochResponse.Topics.Topic");
-        topic = r.read_compact_string();
-    } else {
-        r.at("OffsetForLeaderEpochResponse.Topics.Topic");
-        topic = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochResponse.Topics.Partitions");
+    r.at("OffsetForLeaderEpochResponse.Topics.Topic");
+    topic = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("OffsetForLeaderEpochResponse.Topics.Partitions");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(19);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetForLeaderEpochResponse.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {
@@ -184,13 +147,8 @@ void OffsetForLeaderEpochResponse::encode([[maybe_unused]] ::kafka::Writer& w, [
     if (version >= 2) {
         w.write_int32(throttle_time_ms);
     }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -203,13 +161,8 @@ size_t OffsetForLeaderEpochResponse::size([[maybe_unused]] int16_t version) cons
     if (version >= 2) {
         n += 4;
     }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -222,27 +175,15 @@ void OffsetForLeaderEpochResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
         r.at("OffsetForLeaderEpochResponse.ThrottleTimeMs");
         throttle_time_ms = r.read_int32();
     }
-    if (version >= 4) {
-        r.at("OffsetForLeaderEpochResponse.Topics");
+    r.at("OffsetForLeaderEpochResponse.Topics");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("OffsetForLeaderEpochResponse.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

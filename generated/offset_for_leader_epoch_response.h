@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in OffsetForLeaderEpochResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); OffsetForLeaderEpochResponse::decode() itself resets the message first.
 namespace offset_for_leader_epoch_response {
 
 struct EpochEndOffset {

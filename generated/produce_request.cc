@@ -12,11 +12,7 @@ namespace kafka {
 // produce_request::PartitionProduceData: encoded in versions 0-11.
 void produce_request::PartitionProduceData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(index);
-    if (version >= 9) {
-        w.write_compact_nullable_bytes(records);
-    } else {
-        w.write_nullable_bytes(records);
-    }
+    (version >= 9 ? w.write_compact_nullable_bytes(records) : w.write_nullable_bytes(records));
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -27,11 +23,7 @@ void produce_request::PartitionProduceData::encode([[maybe_unused]] ::kafka::Wri
 size_t produce_request::PartitionProduceData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 9) {
-        n += ::kafka::compact_nullable_bytes_size(records);
-    } else {
-        n += ::kafka::nullable_bytes_size(records);
-    }
+    n += (version >= 9 ? ::kafka::compact_nullable_bytes_size(records) : ::kafka::nullable_bytes_size(records));
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -39,16 +31,10 @@ size_t produce_request::PartitionProduceData::size([[maybe_unused]] int16_t vers
 }
 
 void produce_request::PartitionProduceData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = PartitionProduceData{};
     r.at("ProduceRequest.TopicData.PartitionData.Index");
     index = r.read_int32();
-    if (version >= 9) {
-        r.at("ProduceRequest.TopicData.PartitionData.Records");
-        records = r.read_compact_nullable_bytes();
-    } else {
-        r.at("ProduceRequest.TopicData.PartitionData.Records");
-        records = r.read_nullable_bytes();
-    }
+    r.at("ProduceRequest.TopicData.PartitionData.Records");
+    records = (version >= 9 ? r.read_compact_nullable_bytes() : r.read_nullable_bytes());
     if (version >= 9) {
         {
             r.at("tagged fields");
@@ -77,18 +63,9 @@ void produce_request::PartitionProduceData::print(std::ostream& os) const {
 
 // produce_request::TopicProduceData: encoded in versions 0-11.
 void produce_request::TopicProduceData::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 9) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(partition_data.size()));
-        for (const auto& e : partition_data) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partition_data.size()));
-        for (const auto& e : partition_data) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(partition_data.size())) : w.write_array_length(::kafka::checked_count(partition_data.size())));
+    for (const auto& e : partition_data) e.encode(w, version);
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -98,18 +75,9 @@ void produce_request::TopicProduceData::encode([[maybe_unused]] ::kafka::Writer&
 
 size_t produce_request::TopicProduceData::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 9) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partition_data.size()));
-        for (const auto& e : partition_data) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partition_data) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partition_data.size())) : 4);
+    for (const auto& e : partition_data) n += e.size(version);
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -117,35 +85,17 @@ size_t produce_request::TopicProduceData::size([[maybe_unused]] int16_t version)
 }
 
 void produce_request::TopicProduceData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicProduceData{};
-    if (version >= 9) {
-        r.at("ProduceRequest.TopicData.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("ProduceRequest.TopicData.Name");
-        name = r.read_string();
-    }
-    if (version >= 9) {
-        r.at("ProduceRequest.TopicData.PartitionData");
+    r.at("ProduceRequest.TopicData.Name");
+    name = (version >= 9 ? r.read_compact_string() : r.read_string());
+    r.at("ProduceRequest.TopicData.PartitionData");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_data;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ProduceRequest.TopicData.PartitionData");
-        {
-            const int32_t count = r.read_array_length(8);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_data;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partition_data;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 9) {
@@ -177,24 +127,15 @@ void produce_request::TopicProduceData::print(std::ostream& os) const {
 // ProduceRequest: encoded in versions 0-11.
 void ProduceRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     if (version >= 3) {
-        if (version >= 9) {
-            w.write_compact_nullable_string(transactional_id);
-        } else {
-            w.write_nullable_string(transactional_id);
-        }
+        (version >= 9 ? w.write_compact_nullable_string(transactional_id) : w.write_nullable_string(transactional_id));
     }
     if (version < 3) {
         if (transactional_id.has_value()) ::kafka::throw_unsupported_field("ProduceRequest.TransactionalId", version);
     }
     w.write_int16(acks);
     w.write_int32(timeout_ms);
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(topic_data.size()));
-        for (const auto& e : topic_data) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topic_data.size()));
-        for (const auto& e : topic_data) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(topic_data.size())) : w.write_array_length(::kafka::checked_count(topic_data.size())));
+    for (const auto& e : topic_data) e.encode(w, version);
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -205,21 +146,12 @@ void ProduceRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]
 size_t ProduceRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     if (version >= 3) {
-        if (version >= 9) {
-            n += ::kafka::compact_nullable_string_size(transactional_id);
-        } else {
-            n += ::kafka::nullable_string_size(transactional_id);
-        }
+        n += (version >= 9 ? ::kafka::compact_nullable_string_size(transactional_id) : ::kafka::nullable_string_size(transactional_id));
     }
     n += 2;
     n += 4;
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topic_data.size()));
-        for (const auto& e : topic_data) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topic_data) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topic_data.size())) : 4);
+    for (const auto& e : topic_data) n += e.size(version);
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -229,39 +161,22 @@ size_t ProduceRequest::size([[maybe_unused]] int16_t version) const {
 void ProduceRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = ProduceRequest{};
     if (version >= 3) {
-        if (version >= 9) {
-            r.at("ProduceRequest.TransactionalId");
-            transactional_id = r.read_compact_nullable_string();
-        } else {
-            r.at("ProduceRequest.TransactionalId");
-            transactional_id = r.read_nullable_string();
-        }
+        r.at("ProduceRequest.TransactionalId");
+        transactional_id = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     r.at("ProduceRequest.Acks");
     acks = r.read_int16();
     r.at("ProduceRequest.TimeoutMs");
     timeout_ms = r.read_int32();
-    if (version >= 9) {
-        r.at("ProduceRequest.TopicData");
+    r.at("ProduceRequest.TopicData");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topic_data;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ProduceRequest.TopicData");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topic_data;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topic_data;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 9) {

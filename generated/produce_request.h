@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ProduceRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ProduceRequest::decode() itself resets the message first.
 namespace produce_request {
 
 struct PartitionProduceData {

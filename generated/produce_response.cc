@@ -12,11 +12,7 @@ namespace kafka {
 // produce_response::BatchIndexAndErrorMessage: encoded in versions 8-11.
 void produce_response::BatchIndexAndErrorMessage::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int32(batch_index);
-    if (version >= 9) {
-        w.write_compact_nullable_string(batch_index_error_message);
-    } else {
-        w.write_nullable_string(batch_index_error_message);
-    }
+    (version >= 9 ? w.write_compact_nullable_string(batch_index_error_message) : w.write_nullable_string(batch_index_error_message));
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -27,11 +23,7 @@ void produce_response::BatchIndexAndErrorMessage::encode([[maybe_unused]] ::kafk
 size_t produce_response::BatchIndexAndErrorMessage::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 4;
-    if (version >= 9) {
-        n += ::kafka::compact_nullable_string_size(batch_index_error_message);
-    } else {
-        n += ::kafka::nullable_string_size(batch_index_error_message);
-    }
+    n += (version >= 9 ? ::kafka::compact_nullable_string_size(batch_index_error_message) : ::kafka::nullable_string_size(batch_index_error_message));
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -39,16 +31,10 @@ size_t produce_response::BatchIndexAndErrorMessage::size([[maybe_unused]] int16_
 }
 
 void produce_response::BatchIndexAndErrorMessage::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = BatchIndexAndErrorMessage{};
     r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors.BatchIndex");
     batch_index = r.read_int32();
-    if (version >= 9) {
-        r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors.BatchIndexErrorMessage");
-        batch_index_error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors.BatchIndexErrorMessage");
-        batch_index_error_message = r.read_nullable_string();
-    }
+    r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors.BatchIndexErrorMessage");
+    batch_index_error_message = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 9) {
         {
             r.at("tagged fields");
@@ -91,7 +77,6 @@ size_t produce_response::LeaderIdAndEpoch::size([[maybe_unused]] int16_t version
 }
 
 void produce_response::LeaderIdAndEpoch::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = LeaderIdAndEpoch{};
     r.at("ProduceResponse.Responses.PartitionResponses.CurrentLeader.LeaderId");
     leader_id = r.read_int32();
     r.at("ProduceResponse.Responses.PartitionResponses.CurrentLeader.LeaderEpoch");
@@ -132,20 +117,11 @@ void produce_response::PartitionProduceResponse::encode([[maybe_unused]] ::kafka
         w.write_int64(log_start_offset);
     }
     if (version >= 8) {
-        if (version >= 9) {
-            w.write_compact_array_length(::kafka::checked_count(record_errors.size()));
-            for (const auto& e : record_errors) e.encode(w, version);
-        } else {
-            w.write_array_length(::kafka::checked_count(record_errors.size()));
-            for (const auto& e : record_errors) e.encode(w, version);
-        }
+        (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(record_errors.size())) : w.write_array_length(::kafka::checked_count(record_errors.size())));
+        for (const auto& e : record_errors) e.encode(w, version);
     }
     if (version >= 8) {
-        if (version >= 9) {
-            w.write_compact_nullable_string(error_message);
-        } else {
-            w.write_nullable_string(error_message);
-        }
+        (version >= 9 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
     }
     if (version < 10) {
         if (!(current_leader == LeaderIdAndEpoch{})) ::kafka::throw_unsupported_field("ProduceResponse.Responses.PartitionResponses.CurrentLeader", version);
@@ -184,20 +160,11 @@ size_t produce_response::PartitionProduceResponse::size([[maybe_unused]] int16_t
         n += 8;
     }
     if (version >= 8) {
-        if (version >= 9) {
-            n += ::kafka::compact_array_length_size(static_cast<int32_t>(record_errors.size()));
-            for (const auto& e : record_errors) n += e.size(version);
-        } else {
-            n += 4;
-            for (const auto& e : record_errors) n += e.size(version);
-        }
+        n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(record_errors.size())) : 4);
+        for (const auto& e : record_errors) n += e.size(version);
     }
     if (version >= 8) {
-        if (version >= 9) {
-            n += ::kafka::compact_nullable_string_size(error_message);
-        } else {
-            n += ::kafka::nullable_string_size(error_message);
-        }
+        n += (version >= 9 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
     }
     if (version >= 9) {
         {
@@ -217,7 +184,6 @@ size_t produce_response::PartitionProduceResponse::size([[maybe_unused]] int16_t
 }
 
 void produce_response::PartitionProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = PartitionProduceResponse{};
     r.at("ProduceResponse.Responses.PartitionResponses.Index");
     index = r.read_int32();
     r.at("ProduceResponse.Responses.PartitionResponses.ErrorCode");
@@ -233,38 +199,21 @@ void produce_response::PartitionProduceResponse::decode([[maybe_unused]] ::kafka
         log_start_offset = r.read_int64();
     }
     if (version >= 8) {
-        if (version >= 9) {
-            r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors");
+        r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors");
+        {
+            const int32_t count = (version >= 9 ? r.read_compact_array_length(6) : r.read_array_length(6));
+            if (count < 0) r.fail_null();
             {
-                const int32_t count = r.read_compact_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = record_errors;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
-            }
-        } else {
-            r.at("ProduceResponse.Responses.PartitionResponses.RecordErrors");
-            {
-                const int32_t count = r.read_array_length(6);
-                if (count < 0) r.fail_null();
-                {
-                    auto& v = record_errors;
-                    v.reserve(static_cast<size_t>(count));
-                    for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-                }
+                auto& v = record_errors;
+                v.clear();
+                v.reserve(static_cast<size_t>(count));
+                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
             }
         }
     }
     if (version >= 8) {
-        if (version >= 9) {
-            r.at("ProduceResponse.Responses.PartitionResponses.ErrorMessage");
-            error_message = r.read_compact_nullable_string();
-        } else {
-            r.at("ProduceResponse.Responses.PartitionResponses.ErrorMessage");
-            error_message = r.read_nullable_string();
-        }
+        r.at("ProduceResponse.Responses.PartitionResponses.ErrorMessage");
+        error_message = (version >= 9 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 9) {
         {
@@ -278,6 +227,7 @@ void produce_response::PartitionProduceResponse::decode([[maybe_unused]] ::kafka
                     {
                         ::kafka::Reader& r = outer;
                         r.at("ProduceResponse.Responses.PartitionResponses.CurrentLeader");
+                        current_leader = {};
                         current_leader.decode(r, version);
                         ::kafka::expect_tagged_field_end(r);
                     }
@@ -316,18 +266,9 @@ void produce_response::PartitionProduceResponse::print(std::ostream& os) const {
 
 // produce_response::TopicProduceResponse: encoded in versions 0-11.
 void produce_response::TopicProduceResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 9) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(partition_responses.size()));
-        for (const auto& e : partition_responses) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partition_responses.size()));
-        for (const auto& e : partition_responses) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(partition_responses.size())) : w.write_array_length(::kafka::checked_count(partition_responses.size())));
+    for (const auto& e : partition_responses) e.encode(w, version);
     if (version >= 9) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -337,18 +278,9 @@ void produce_response::TopicProduceResponse::encode([[maybe_unused]] ::kafka::Wr
 
 size_t produce_response::TopicProduceResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 9) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partition_responses.size()));
-        for (const auto& e : partition_responses) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partition_responses) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partition_responses.size())) : 4);
+    for (const auto& e : partition_responses) n += e.size(version);
     if (version >= 9) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -356,35 +288,17 @@ size_t produce_response::TopicProduceResponse::size([[maybe_unused]] int16_t ver
 }
 
 void produce_response::TopicProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TopicProduceResponse{};
-    if (version >= 9) {
-        r.at("ProduceResponse.Responses.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("ProduceResponse.Responses.Name");
-        name = r.read_string();
-    }
-    if (version >= 9) {
-        r.at("ProduceResponse.Responses.PartitionResponses");
+    r.at("ProduceResponse.Responses.Name");
+    name = (version >= 9 ? r.read_compact_string() : r.read_string());
+    r.at("ProduceResponse.Responses.PartitionResponses");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(33);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ProduceResponse.Responses.PartitionResponses");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partition_responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partition_responses;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 9) {
@@ -433,7 +347,6 @@ size_t produce_response::NodeEndpoint::size([[maybe_unused]] int16_t version) co
 }
 
 void produce_response::NodeEndpoint::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = NodeEndpoint{};
     r.at("ProduceResponse.NodeEndpoints.NodeId");
     node_id = r.read_int32();
     r.at("ProduceResponse.NodeEndpoints.Host");
@@ -472,13 +385,8 @@ void produce_response::NodeEndpoint::print(std::ostream& os) const {
 
 // ProduceResponse: encoded in versions 0-11.
 void ProduceResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 9) {
-        w.write_compact_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(responses.size()));
-        for (const auto& e : responses) e.encode(w, version);
-    }
+    (version >= 9 ? w.write_compact_array_length(::kafka::checked_count(responses.size())) : w.write_array_length(::kafka::checked_count(responses.size())));
+    for (const auto& e : responses) e.encode(w, version);
     if (version >= 1) {
         w.write_int32(throttle_time_ms);
     }
@@ -511,13 +419,8 @@ void ProduceResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused
 
 size_t ProduceResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 9) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size()));
-        for (const auto& e : responses) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : responses) n += e.size(version);
-    }
+    n += (version >= 9 ? ::kafka::compact_array_length_size(static_cast<int32_t>(responses.size())) : 4);
+    for (const auto& e : responses) n += e.size(version);
     if (version >= 1) {
         n += 4;
     }
@@ -541,27 +444,15 @@ size_t ProduceResponse::size([[maybe_unused]] int16_t version) const {
 
 void ProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = ProduceResponse{};
-    if (version >= 9) {
-        r.at("ProduceResponse.Responses");
+    r.at("ProduceResponse.Responses");
+    {
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("ProduceResponse.Responses");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = responses;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = responses;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 1) {
@@ -585,6 +476,7 @@ void ProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused
                             if (count < 0) r.fail_null();
                             {
                                 auto& v = node_endpoints;
+                                v.clear();
                                 v.reserve(static_cast<size_t>(count));
                                 for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
                             }

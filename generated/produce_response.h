@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in ProduceResponse.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); ProduceResponse::decode() itself resets the message first.
 namespace produce_response {
 
 struct BatchIndexAndErrorMessage {

@@ -11,11 +11,7 @@ namespace kafka {
 
 // SaslAuthenticateRequest: encoded in versions 0-2.
 void SaslAuthenticateRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 2) {
-        w.write_compact_bytes(auth_bytes);
-    } else {
-        w.write_bytes(auth_bytes);
-    }
+    (version >= 2 ? w.write_compact_bytes(auth_bytes) : w.write_bytes(auth_bytes));
     if (version >= 2) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -25,11 +21,7 @@ void SaslAuthenticateRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[mayb
 
 size_t SaslAuthenticateRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 2) {
-        n += ::kafka::compact_bytes_size(auth_bytes);
-    } else {
-        n += ::kafka::bytes_size(auth_bytes);
-    }
+    n += (version >= 2 ? ::kafka::compact_bytes_size(auth_bytes) : ::kafka::bytes_size(auth_bytes));
     if (version >= 2) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -38,13 +30,8 @@ size_t SaslAuthenticateRequest::size([[maybe_unused]] int16_t version) const {
 
 void SaslAuthenticateRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = SaslAuthenticateRequest{};
-    if (version >= 2) {
-        r.at("SaslAuthenticateRequest.AuthBytes");
-        auth_bytes = r.read_compact_bytes();
-    } else {
-        r.at("SaslAuthenticateRequest.AuthBytes");
-        auth_bytes = r.read_bytes();
-    }
+    r.at("SaslAuthenticateRequest.AuthBytes");
+    auth_bytes = (version >= 2 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 2) {
         {
             r.at("tagged fields");

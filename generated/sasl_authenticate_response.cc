@@ -12,16 +12,8 @@ namespace kafka {
 // SaslAuthenticateResponse: encoded in versions 0-2.
 void SaslAuthenticateResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
     w.write_int16(error_code);
-    if (version >= 2) {
-        w.write_compact_nullable_string(error_message);
-    } else {
-        w.write_nullable_string(error_message);
-    }
-    if (version >= 2) {
-        w.write_compact_bytes(auth_bytes);
-    } else {
-        w.write_bytes(auth_bytes);
-    }
+    (version >= 2 ? w.write_compact_nullable_string(error_message) : w.write_nullable_string(error_message));
+    (version >= 2 ? w.write_compact_bytes(auth_bytes) : w.write_bytes(auth_bytes));
     if (version >= 1) {
         w.write_int64(session_lifetime_ms);
     }
@@ -35,16 +27,8 @@ void SaslAuthenticateResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[may
 size_t SaslAuthenticateResponse::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
     n += 2;
-    if (version >= 2) {
-        n += ::kafka::compact_nullable_string_size(error_message);
-    } else {
-        n += ::kafka::nullable_string_size(error_message);
-    }
-    if (version >= 2) {
-        n += ::kafka::compact_bytes_size(auth_bytes);
-    } else {
-        n += ::kafka::bytes_size(auth_bytes);
-    }
+    n += (version >= 2 ? ::kafka::compact_nullable_string_size(error_message) : ::kafka::nullable_string_size(error_message));
+    n += (version >= 2 ? ::kafka::compact_bytes_size(auth_bytes) : ::kafka::bytes_size(auth_bytes));
     if (version >= 1) {
         n += 8;
     }
@@ -58,20 +42,10 @@ void SaslAuthenticateResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     *this = SaslAuthenticateResponse{};
     r.at("SaslAuthenticateResponse.ErrorCode");
     error_code = r.read_int16();
-    if (version >= 2) {
-        r.at("SaslAuthenticateResponse.ErrorMessage");
-        error_message = r.read_compact_nullable_string();
-    } else {
-        r.at("SaslAuthenticateResponse.ErrorMessage");
-        error_message = r.read_nullable_string();
-    }
-    if (version >= 2) {
-        r.at("SaslAuthenticateResponse.AuthBytes");
-        auth_bytes = r.read_compact_bytes();
-    } else {
-        r.at("SaslAuthenticateResponse.AuthBytes");
-        auth_bytes = r.read_bytes();
-    }
+    r.at("SaslAuthenticateResponse.ErrorMessage");
+    error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
+    r.at("SaslAuthenticateResponse.AuthBytes");
+    auth_bytes = (version >= 2 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 1) {
         r.at("SaslAuthenticateResponse.SessionLifetimeMs");
         session_lifetime_ms = r.read_int64();

@@ -35,6 +35,7 @@ void SaslHandshakeResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
         if (count < 0) r.fail_null();
         {
             auto& v = mechanisms;
+            v.clear();
             v.reserve(static_cast<size_t>(count));
             for (int32_t i = 0; i < count; ++i) v.push_back(r.read_string());
         }

@@ -11,16 +11,8 @@ namespace kafka {
 
 // sync_group_request::SyncGroupRequestAssignment: encoded in versions 0-5.
 void sync_group_request::SyncGroupRequestAssignment::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
-    if (version >= 4) {
-        w.write_compact_bytes(assignment);
-    } else {
-        w.write_bytes(assignment);
-    }
+    (version >= 4 ? w.write_compact_string(member_id) : w.write_string(member_id));
+    (version >= 4 ? w.write_compact_bytes(assignment) : w.write_bytes(assignment));
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -30,16 +22,8 @@ void sync_group_request::SyncGroupRequestAssignment::encode([[maybe_unused]] ::k
 
 size_t sync_group_request::SyncGroupRequestAssignment::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
-    if (version >= 4) {
-        n += ::kafka::compact_bytes_size(assignment);
-    } else {
-        n += ::kafka::bytes_size(assignment);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
+    n += (version >= 4 ? ::kafka::compact_bytes_size(assignment) : ::kafka::bytes_size(assignment));
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,21 +31,10 @@ size_t sync_group_request::SyncGroupRequestAssignment::size([[maybe_unused]] int
 }
 
 void sync_group_request::SyncGroupRequestAssignment::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = SyncGroupRequestAssignment{};
-    if (version >= 4) {
-        r.at("SyncGroupRequest.Assignments.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("SyncGroupRequest.Assignments.MemberId");
-        member_id = r.read_string();
-    }
-    if (version >= 4) {
-        r.at("SyncGroupRequest.Assignments.Assignment");
-        assignment = r.read_compact_bytes();
-    } else {
-        r.at("SyncGroupRequest.Assignments.Assignment");
-        assignment = r.read_bytes();
-    }
+    r.at("SyncGroupRequest.Assignments.MemberId");
+    member_id = (version >= 4 ? r.read_compact_string() : r.read_string());
+    r.at("SyncGroupRequest.Assignments.Assignment");
+    assignment = (version >= 4 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 4) {
         {
             r.at("tagged fields");
@@ -90,23 +63,11 @@ void sync_group_request::SyncGroupRequestAssignment::print(std::ostream& os) con
 
 // SyncGroupRequest: encoded in versions 0-5.
 void SyncGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 4) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 4 ? w.write_compact_string(group_id) : w.write_string(group_id));
     w.write_int32(generation_id);
-    if (version >= 4) {
-        w.write_compact_string(member_id);
-    } else {
-        w.write_string(member_id);
-    }
+    (version >= 4 ? w.write_compact_string(member_id) : w.write_string(member_id));
     if (version >= 3) {
-        if (version >= 4) {
-            w.write_compact_nullable_string(group_instance_id);
-        } else {
-            w.write_nullable_string(group_instance_id);
-        }
+        (version >= 4 ? w.write_compact_nullable_string(group_instance_id) : w.write_nullable_string(group_instance_id));
     }
     if (version < 3) {
         if (group_instance_id.has_value()) ::kafka::throw_unsupported_field("SyncGroupRequest.GroupInstanceId", version);
@@ -117,13 +78,8 @@ void SyncGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unuse
     if (version >= 5) {
         w.write_compact_nullable_string(protocol_name);
     }
-    if (version >= 4) {
-        w.write_compact_array_length(::kafka::checked_count(assignments.size()));
-        for (const auto& e : assignments) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(assignments.size()));
-        for (const auto& e : assignments) e.encode(w, version);
-    }
+    (version >= 4 ? w.write_compact_array_length(::kafka::checked_count(assignments.size())) : w.write_array_length(::kafka::checked_count(assignments.size())));
+    for (const auto& e : assignments) e.encode(w, version);
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -133,23 +89,11 @@ void SyncGroupRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unuse
 
 size_t SyncGroupRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     n += 4;
-    if (version >= 4) {
-        n += ::kafka::compact_string_size(member_id);
-    } else {
-        n += ::kafka::string_size(member_id);
-    }
+    n += (version >= 4 ? ::kafka::compact_string_size(member_id) : ::kafka::string_size(member_id));
     if (version >= 3) {
-        if (version >= 4) {
-            n += ::kafka::compact_nullable_string_size(group_instance_id);
-        } else {
-            n += ::kafka::nullable_string_size(group_instance_id);
-        }
+        n += (version >= 4 ? ::kafka::compact_nullable_string_size(group_instance_id) : ::kafka::nullable_string_size(group_instance_id));
     }
     if (version >= 5) {
         n += ::kafka::compact_nullable_string_size(protocol_type);
@@ -157,13 +101,8 @@ size_t SyncGroupRequest::size([[maybe_unused]] int16_t version) const {
     if (version >= 5) {
         n += ::kafka::compact_nullable_string_size(protocol_name);
     }
-    if (version >= 4) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(assignments.size()));
-        for (const auto& e : assignments) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : assignments) n += e.size(version);
-    }
+    n += (version >= 4 ? ::kafka::compact_array_length_size(static_cast<int32_t>(assignments.size())) : 4);
+    for (const auto& e : assignments) n += e.size(version);
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -172,30 +111,15 @@ size_t SyncGroupRequest::size([[maybe_unused]] int16_t version) const {
 
 void SyncGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = SyncGroupRequest{};
-    if (version >= 4) {
-        r.at("SyncGroupRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("SyncGroupRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("SyncGroupRequest.GroupId");
+    group_id = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("SyncGroupRequest.GenerationId");
     generation_id = r.read_int32();
-    if (version >= 4) {
-        r.at("SyncGroupRequest.MemberId");
-        member_id = r.read_compact_string();
-    } else {
-        r.at("SyncGroupRequest.MemberId");
-        member_id = r.read_string();
-    }
+    r.at("SyncGroupRequest.MemberId");
+    member_id = (version >= 4 ? r.read_compact_string() : r.read_string());
     if (version >= 3) {
-        if (version >= 4) {
-            r.at("SyncGroupRequest.GroupInstanceId");
-            group_instance_id = r.read_compact_nullable_string();
-        } else {
-            r.at("SyncGroupRequest.GroupInstanceId");
-            group_instance_id = r.read_nullable_string();
-        }
+        r.at("SyncGroupRequest.GroupInstanceId");
+        group_instance_id = (version >= 4 ? r.read_compact_nullable_string() : r.read_nullable_string());
     }
     if (version >= 5) {
         r.at("SyncGroupRequest.ProtocolType");
@@ -205,27 +129,15 @@ void SyncGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
         r.at("SyncGroupRequest.ProtocolName");
         protocol_name = r.read_compact_nullable_string();
     }
-    if (version >= 4) {
-        r.at("SyncGroupRequest.Assignments");
+    r.at("SyncGroupRequest.Assignments");
+    {
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = assignments;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("SyncGroupRequest.Assignments");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = assignments;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = assignments;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 4) {

@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in SyncGroupRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); SyncGroupRequest::decode() itself resets the message first.
 namespace sync_group_request {
 
 struct SyncGroupRequestAssignment {

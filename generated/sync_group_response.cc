@@ -21,11 +21,7 @@ void SyncGroupResponse::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unus
     if (version >= 5) {
         w.write_compact_nullable_string(protocol_name);
     }
-    if (version >= 4) {
-        w.write_compact_bytes(assignment);
-    } else {
-        w.write_bytes(assignment);
-    }
+    (version >= 4 ? w.write_compact_bytes(assignment) : w.write_bytes(assignment));
     if (version >= 4) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -45,11 +41,7 @@ size_t SyncGroupResponse::size([[maybe_unused]] int16_t version) const {
     if (version >= 5) {
         n += ::kafka::compact_nullable_string_size(protocol_name);
     }
-    if (version >= 4) {
-        n += ::kafka::compact_bytes_size(assignment);
-    } else {
-        n += ::kafka::bytes_size(assignment);
-    }
+    n += (version >= 4 ? ::kafka::compact_bytes_size(assignment) : ::kafka::bytes_size(assignment));
     if (version >= 4) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -72,13 +64,8 @@ void SyncGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
         r.at("SyncGroupResponse.ProtocolName");
         protocol_name = r.read_compact_nullable_string();
     }
-    if (version >= 4) {
-        r.at("SyncGroupResponse.Assignment");
-        assignment = r.read_compact_bytes();
-    } else {
-        r.at("SyncGroupResponse.Assignment");
-        assignment = r.read_bytes();
-    }
+    r.at("SyncGroupResponse.Assignment");
+    assignment = (version >= 4 ? r.read_compact_bytes() : r.read_bytes());
     if (version >= 4) {
         {
             r.at("tagged fields");

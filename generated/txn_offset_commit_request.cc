@@ -16,11 +16,7 @@ void txn_offset_commit_request::TxnOffsetCommitRequestPartition::encode([[maybe_
     if (version >= 2) {
         w.write_int32(committed_leader_epoch);
     }
-    if (version >= 3) {
-        w.write_compact_nullable_string(committed_metadata);
-    } else {
-        w.write_nullable_string(committed_metadata);
-    }
+    (version >= 3 ? w.write_compact_nullable_string(committed_metadata) : w.write_nullable_string(committed_metadata));
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -35,11 +31,7 @@ size_t txn_offset_commit_request::TxnOffsetCommitRequestPartition::size([[maybe_
     if (version >= 2) {
         n += 4;
     }
-    if (version >= 3) {
-        n += ::kafka::compact_nullable_string_size(committed_metadata);
-    } else {
-        n += ::kafka::nullable_string_size(committed_metadata);
-    }
+    n += (version >= 3 ? ::kafka::compact_nullable_string_size(committed_metadata) : ::kafka::nullable_string_size(committed_metadata));
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -47,7 +39,6 @@ size_t txn_offset_commit_request::TxnOffsetCommitRequestPartition::size([[maybe_
 }
 
 void txn_offset_commit_request::TxnOffsetCommitRequestPartition::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TxnOffsetCommitRequestPartition{};
     r.at("TxnOffsetCommitRequest.Topics.Partitions.PartitionIndex");
     partition_index = r.read_int32();
     r.at("TxnOffsetCommitRequest.Topics.Partitions.CommittedOffset");
@@ -56,13 +47,8 @@ void txn_offset_commit_request::TxnOffsetCommitRequestPartition::decode([[maybe_
         r.at("TxnOffsetCommitRequest.Topics.Partitions.CommittedLeaderEpoch");
         committed_leader_epoch = r.read_int32();
     }
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.Topics.Partitions.CommittedMetadata");
-        committed_metadata = r.read_compact_nullable_string();
-    } else {
-        r.at("TxnOffsetCommitRequest.Topics.Partitions.CommittedMetadata");
-        committed_metadata = r.read_nullable_string();
-    }
+    r.at("TxnOffsetCommitRequest.Topics.Partitions.CommittedMetadata");
+    committed_metadata = (version >= 3 ? r.read_compact_nullable_string() : r.read_nullable_string());
     if (version >= 3) {
         {
             r.at("tagged fields");
@@ -95,18 +81,9 @@ void txn_offset_commit_request::TxnOffsetCommitRequestPartition::print(std::ostr
 
 // txn_offset_commit_request::TxnOffsetCommitRequestTopic: encoded in versions 0-4.
 void txn_offset_commit_request::TxnOffsetCommitRequestTopic::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(name);
-    } else {
-        w.write_string(name);
-    }
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(partitions.size()));
-        for (const auto& e : partitions) e.encode(w, version);
-    }
+    (version >= 3 ? w.write_compact_string(name) : w.write_string(name));
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(partitions.size())) : w.write_array_length(::kafka::checked_count(partitions.size())));
+    for (const auto& e : partitions) e.encode(w, version);
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -116,18 +93,9 @@ void txn_offset_commit_request::TxnOffsetCommitRequestTopic::encode([[maybe_unus
 
 size_t txn_offset_commit_request::TxnOffsetCommitRequestTopic::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(name);
-    } else {
-        n += ::kafka::string_size(name);
-    }
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size()));
-        for (const auto& e : partitions) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : partitions) n += e.size(version);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(name) : ::kafka::string_size(name));
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(partitions.size())) : 4);
+    for (const auto& e : partitions) n += e.size(version);
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -135,35 +103,17 @@ size_t txn_offset_commit_request::TxnOffsetCommitRequestTopic::size([[maybe_unus
 }
 
 void txn_offset_commit_request::TxnOffsetCommitRequestTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
-    *this = TxnOffsetCommitRequestTopic{};
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.Topics.Name");
-        name = r.read_compact_string();
-    } else {
-        r.at("TxnOffsetCommitRequest.Topics.Name");
-        name = r.read_string();
-    }
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.Topics.Partitions");
+    r.at("TxnOffsetCommitRequest.Topics.Name");
+    name = (version >= 3 ? r.read_compact_string() : r.read_string());
+    r.at("TxnOffsetCommitRequest.Topics.Partitions");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(18);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("TxnOffsetCommitRequest.Topics.Partitions");
-        {
-            const int32_t count = r.read_array_length(14);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = partitions;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = partitions;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 3) {
@@ -194,16 +144,8 @@ void txn_offset_commit_request::TxnOffsetCommitRequestTopic::print(std::ostream&
 
 // TxnOffsetCommitRequest: encoded in versions 0-4.
 void TxnOffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe_unused]] int16_t version) const {
-    if (version >= 3) {
-        w.write_compact_string(transactional_id);
-    } else {
-        w.write_string(transactional_id);
-    }
-    if (version >= 3) {
-        w.write_compact_string(group_id);
-    } else {
-        w.write_string(group_id);
-    }
+    (version >= 3 ? w.write_compact_string(transactional_id) : w.write_string(transactional_id));
+    (version >= 3 ? w.write_compact_string(group_id) : w.write_string(group_id));
     w.write_int64(producer_id);
     w.write_int16(producer_epoch);
     if (version >= 3) {
@@ -224,13 +166,8 @@ void TxnOffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
     if (version < 3) {
         if (group_instance_id.has_value()) ::kafka::throw_unsupported_field("TxnOffsetCommitRequest.GroupInstanceId", version);
     }
-    if (version >= 3) {
-        w.write_compact_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    } else {
-        w.write_array_length(::kafka::checked_count(topics.size()));
-        for (const auto& e : topics) e.encode(w, version);
-    }
+    (version >= 3 ? w.write_compact_array_length(::kafka::checked_count(topics.size())) : w.write_array_length(::kafka::checked_count(topics.size())));
+    for (const auto& e : topics) e.encode(w, version);
     if (version >= 3) {
         ::kafka::write_tagged_fields(w, unknown_tagged_fields);
     } else {
@@ -240,16 +177,8 @@ void TxnOffsetCommitRequest::encode([[maybe_unused]] ::kafka::Writer& w, [[maybe
 
 size_t TxnOffsetCommitRequest::size([[maybe_unused]] int16_t version) const {
     size_t n = 0;
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(transactional_id);
-    } else {
-        n += ::kafka::string_size(transactional_id);
-    }
-    if (version >= 3) {
-        n += ::kafka::compact_string_size(group_id);
-    } else {
-        n += ::kafka::string_size(group_id);
-    }
+    n += (version >= 3 ? ::kafka::compact_string_size(transactional_id) : ::kafka::string_size(transactional_id));
+    n += (version >= 3 ? ::kafka::compact_string_size(group_id) : ::kafka::string_size(group_id));
     n += 8;
     n += 2;
     if (version >= 3) {
@@ -261,13 +190,8 @@ size_t TxnOffsetCommitRequest::size([[maybe_unused]] int16_t version) const {
     if (version >= 3) {
         n += ::kafka::compact_nullable_string_size(group_instance_id);
     }
-    if (version >= 3) {
-        n += ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size()));
-        for (const auto& e : topics) n += e.size(version);
-    } else {
-        n += 4;
-        for (const auto& e : topics) n += e.size(version);
-    }
+    n += (version >= 3 ? ::kafka::compact_array_length_size(static_cast<int32_t>(topics.size())) : 4);
+    for (const auto& e : topics) n += e.size(version);
     if (version >= 3) {
         n += ::kafka::tagged_fields_size(unknown_tagged_fields);
     }
@@ -276,20 +200,10 @@ size_t TxnOffsetCommitRequest::size([[maybe_unused]] int16_t version) const {
 
 void TxnOffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     *this = TxnOffsetCommitRequest{};
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.TransactionalId");
-        transactional_id = r.read_compact_string();
-    } else {
-        r.at("TxnOffsetCommitRequest.TransactionalId");
-        transactional_id = r.read_string();
-    }
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.GroupId");
-        group_id = r.read_compact_string();
-    } else {
-        r.at("TxnOffsetCommitRequest.GroupId");
-        group_id = r.read_string();
-    }
+    r.at("TxnOffsetCommitRequest.TransactionalId");
+    transactional_id = (version >= 3 ? r.read_compact_string() : r.read_string());
+    r.at("TxnOffsetCommitRequest.GroupId");
+    group_id = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("TxnOffsetCommitRequest.ProducerId");
     producer_id = r.read_int64();
     r.at("TxnOffsetCommitRequest.ProducerEpoch");
@@ -306,27 +220,15 @@ void TxnOffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
         r.at("TxnOffsetCommitRequest.GroupInstanceId");
         group_instance_id = r.read_compact_nullable_string();
     }
-    if (version >= 3) {
-        r.at("TxnOffsetCommitRequest.Topics");
+    r.at("TxnOffsetCommitRequest.Topics");
+    {
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        if (count < 0) r.fail_null();
         {
-            const int32_t count = r.read_compact_array_length(3);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
-        }
-    } else {
-        r.at("TxnOffsetCommitRequest.Topics");
-        {
-            const int32_t count = r.read_array_length(6);
-            if (count < 0) r.fail_null();
-            {
-                auto& v = topics;
-                v.reserve(static_cast<size_t>(count));
-                for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
-            }
+            auto& v = topics;
+            v.clear();
+            v.reserve(static_cast<size_t>(count));
+            for (int32_t i = 0; i < count; ++i) v.emplace_back().decode(r, version);
         }
     }
     if (version >= 3) {

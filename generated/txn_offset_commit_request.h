@@ -16,6 +16,8 @@ namespace kafka {
 class Reader;
 class Writer;
 
+// Structs nested in TxnOffsetCommitRequest.  Their decode() expects a default-constructed struct (the parent
+// always hands it one); TxnOffsetCommitRequest::decode() itself resets the message first.
 namespace txn_offset_commit_request {
 
 struct TxnOffsetCommitRequestPartition {

@@ -41,7 +41,7 @@ Uuid Reader::read_uuid() {
     return u;
 }
 
-uint32_t Reader::read_uvarint() {
+uint32_t Reader::read_uvarint_slow() {
     uint32_t v = 0;
     for (int shift = 0; shift < 35; shift += 7) {
         uint8_t b = *take(1);
@@ -83,14 +83,11 @@ std::optional<Bytes> Reader::bytes_of_length(int64_t n) {
     return read_raw(static_cast<size_t>(n));
 }
 
-int32_t Reader::checked_count(int64_t n, size_t min_element_size) {
+int32_t Reader::bad_count(int64_t n) {
     if (n == -1) return -1;
     if (n < -1) fail(DecodeErrc::negative_length, "array length " + std::to_string(n));
-    size_t per = min_element_size == 0 ? 1 : min_element_size;
-    if (static_cast<uint64_t>(n) > remaining() / per)
-        fail(DecodeErrc::length_beyond_remaining,
-             "array of " + std::to_string(n) + " elements, " + std::to_string(remaining()) + " bytes left");
-    return static_cast<int32_t>(n);
+    fail(DecodeErrc::length_beyond_remaining,
+         "array of " + std::to_string(n) + " elements, " + std::to_string(remaining()) + " bytes left");
 }
 
 } // namespace kafka

@@ -41,7 +41,11 @@ public:
     double read_float64() { return std::bit_cast<double>(load_be<uint64_t>()); }
     Uuid read_uuid();
 
-    uint32_t read_uvarint();
+    uint32_t read_uvarint() {
+        if (pos_ != end_ && *pos_ < 0x80) [[likely]]   // one byte: lengths, counts, tag sections
+            return *pos_++;
+        return read_uvarint_slow();
+    }
     uint64_t read_uvarlong();
     int32_t read_varint() {
         uint32_t v = read_uvarint();
@@ -68,8 +72,9 @@ public:
         return bytes_of_length(static_cast<int64_t>(read_uvarint()) - 1);
     }
 
-    // Array counts; -1 means null.  Each element takes at least `min_element_size` bytes, so a count
-    // that cannot fit in what is left is rejected before anything is allocated.
+    // Array counts; -1 means null.  Each element takes at least `min_element_size` bytes (the generator
+    // computes the exact minimum; 0 counts as 1), so a count that cannot fit in what is left is
+    // rejected before anything is allocated.
     int32_t read_array_length(size_t min_element_size) {
         return checked_count(read_int32(), min_element_size);
     }
@@ -125,7 +130,14 @@ private:
     }
     std::optional<std::string> string_of_length(int64_t n);
     std::optional<Bytes> bytes_of_length(int64_t n);
-    int32_t checked_count(int64_t n, size_t min_element_size);
+    int32_t checked_count(int64_t n, size_t min_element_size) {
+        const size_t per = min_element_size == 0 ? 1 : min_element_size;
+        if (n >= 0 && static_cast<uint64_t>(n) <= remaining() / per) [[likely]]
+            return static_cast<int32_t>(n);
+        return bad_count(n);
+    }
+    int32_t bad_count(int64_t n);
+    uint32_t read_uvarint_slow();
     [[noreturn]] void fail_truncated(size_t wanted) const;
 
     const uint8_t* begin_;

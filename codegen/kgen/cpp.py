@@ -313,16 +313,27 @@ def is_default(cf: CField, x: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # Statements.  `mode` is "write" (into Writer w) or "size" (adding to the size_t named by acc).
 
-def _scalar_write(kind: str, compact: bool, nullable: bool, x: str, mode: str, acc: str) -> list[str]:
+def pick(c: Cond, yes: str, no: str) -> str:
+    """yes when c holds, no otherwise: one of them when c is known, a ternary when it is not."""
+    if c is True:
+        return yes
+    if c is False:
+        return no
+    return yes if yes == no else f"({c} ? {yes} : {no})"
+
+
+def _scalar_write(kind: str, compact: Cond, nullable: bool, x: str, mode: str, acc: str) -> list[str]:
     if kind in FIXED:
         fn, width = FIXED[kind]
         return [f"w.write_{fn}({x});"] if mode == "write" else [f"{acc} += {width};"]
     base = {"string": "string", "bytes": "bytes", "records": "bytes"}[kind]
-    name = ("compact_" if compact else "") + ("nullable_" if nullable else "") + base
-    return [f"w.write_{name}({x});"] if mode == "write" else [f"{acc} += ::kafka::{name}_size({x});"]
+    name = ("nullable_" if nullable else "") + base
+    if mode == "write":
+        return [pick(compact, f"w.write_compact_{name}({x})", f"w.write_{name}({x})") + ";"]
+    return [f"{acc} += " + pick(compact, f"::kafka::compact_{name}_size({x})", f"::kafka::{name}_size({x})") + ";"]
 
 
-def value_out(cf: CField, x: str, compact: bool, nullable_ok: Cond, mode: str, acc: str) -> list[str]:
+def value_out(cf: CField, x: str, compact: Cond, nullable_ok: Cond, mode: str, acc: str) -> list[str]:
     """Writes (or sizes) the value of field cf held in x; nullable_ok tells when null is allowed."""
     f = cf.f
     kind = f.type.kind
@@ -332,13 +343,13 @@ def value_out(cf: CField, x: str, compact: bool, nullable_ok: Cond, mode: str, a
         out.append(f"if ({c}) ::kafka::throw_null_field({cpp_string(cf.path)}, version);")
     if kind == "array":
         v = f"(*{x})" if cf.optional else x
-        length = "compact_array_length" if compact else "array_length"
         body: list[str] = []
         if mode == "write":
-            body.append(f"w.write_{length}(::kafka::checked_count({v}.size()));")
+            body.append(pick(compact, f"w.write_compact_array_length(::kafka::checked_count({v}.size()))",
+                             f"w.write_array_length(::kafka::checked_count({v}.size()))") + ";")
         else:
-            body.append(f"{acc} += " + (f"::kafka::compact_array_length_size(static_cast<int32_t>({v}.size()));"
-                                        if compact else "4;"))
+            body.append(f"{acc} += " + pick(compact, f"::kafka::compact_array_length_size(static_cast<int32_t>({v}.size()))",
+                                            "4") + ";")
         el = f.type.element
         if f.type.is_struct:
             call = "e.encode(w, version);" if mode == "write" else f"{acc} += e.size(version);"
@@ -349,8 +360,8 @@ def value_out(cf: CField, x: str, compact: bool, nullable_ok: Cond, mode: str, a
             stmt = _scalar_write(el, compact, False, "e", mode, acc)
             body += [f"for (const auto& e : {v}) {stmt[0]}"]
         if cf.optional:
-            null = (["w.write_uvarint(0);" if compact else "w.write_int32(-1);"] if mode == "write"
-                    else [f"{acc} += {1 if compact else 4};"])
+            null = ([pick(compact, "w.write_uvarint(0)", "w.write_int32(-1)") + ";"] if mode == "write"
+                    else [f"{acc} += {pick(compact, '1', '4')};"])
             return out + [f"if ({x}.has_value()) {{", *indent(body), "} else {", *indent(null), "}"]
         return out + body
     if kind == "struct":
@@ -363,11 +374,12 @@ def value_out(cf: CField, x: str, compact: bool, nullable_ok: Cond, mode: str, a
     return out + _scalar_write(kind, compact, cf.optional, x, mode, acc)
 
 
-def _scalar_read(kind: str, compact: bool, nullable: bool) -> str:
+def _scalar_read(kind: str, compact: Cond, nullable: bool) -> str:
     if kind in FIXED:
         return f"r.read_{FIXED[kind][0]}()"
     base = {"string": "string", "bytes": "bytes", "records": "bytes"}[kind]
-    return f"r.read_{'compact_' if compact else ''}{'nullable_' if nullable else ''}{base}()"
+    name = ("nullable_" if nullable else "") + base
+    return pick(compact, f"r.read_compact_{name}()", f"r.read_{name}()")
 
 
 def element_min_size(f: Field, msg: Message, region: Versions) -> int:
@@ -403,7 +415,7 @@ def struct_min_size(s: Struct, msg: Message, v: int) -> int:
     return n
 
 
-def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond, region: Versions) -> list[str]:
+def value_in(cf: CField, x: str, compact: Cond, nullable_ok: Cond, region: Versions) -> list[str]:
     f = cf.f
     kind = f.type.kind
     null_check = []
@@ -411,15 +423,15 @@ def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond, region: Versi
         c = f"!{x}.has_value()" if nullable_ok is False else f"!{x}.has_value() && !({nullable_ok})"
         null_check = [f"if ({c}) r.fail_null();"]
     if kind == "array":
-        length = "compact_array_length" if compact else "array_length"
         el = f.type.element
         min_size = element_min_size(f, cf.message, region)
-        out = ["{", f"    const int32_t count = r.read_{length}({min_size});"]
+        length = pick(compact, f"r.read_compact_array_length({min_size})", f"r.read_array_length({min_size})")
+        out = ["{", f"    const int32_t count = {length};"]
         if cf.optional:
             out += ["    if (count < 0) {", f"        {x}.reset();", *indent(indent(null_check)), "    } else {",
                     f"        auto& v = {x}.emplace();"]
         else:
-            out += ["    if (count < 0) r.fail_null();", "    {", f"        auto& v = {x};"]
+            out += ["    if (count < 0) r.fail_null();", "    {", f"        auto& v = {x};", "        v.clear();"]
         # count <= remaining / min_size, so reserving costs no more than decoding the elements would.
         loop = ["v.reserve(static_cast<size_t>(count));"] if min_size > 0 else []
         if f.type.is_struct:
@@ -432,7 +444,7 @@ def value_in(cf: CField, x: str, compact: bool, nullable_ok: Cond, region: Versi
         if cf.optional:
             return ["if (r.read_int8() < 0) {", f"    {x}.reset();", *indent(null_check), "} else {",
                     f"    {x}.emplace().decode(r, version);", "}"]
-        return [f"{x}.decode(r, version);"]
+        return [f"{x} = {{}};", f"{x}.decode(r, version);"] if not cf.tagged.empty else [f"{x}.decode(r, version);"]
     if cf.optional:
         return [f"{x} = {_scalar_read(kind, compact, True)};", *null_check]
     return [f"{x} = {_scalar_read(kind, compact, False)};"]
@@ -450,8 +462,7 @@ def encode_body(cs: CStruct, mode: str) -> list[str]:
         write = []
         if c is not False:
             r = cf.regular.intersect(cs.reach)
-            write = split(cf.flex, r, lambda compact, rr: value_out(
-                cf, x, compact, cond(cf.f.nullable_versions, rr), mode, acc))
+            write = value_out(cf, x, cond(cf.flex, r), cond(cf.f.nullable_versions, r), mode, acc)
         check = []
         present = cond(cf.f.versions, cs.reach)
         if present is not True and not cf.f.ignorable and mode == "write":
@@ -524,14 +535,16 @@ def tagged_out(cs: CStruct, reach: Versions, mode: str) -> list[str]:
 
 
 def decode_body(cs: CStruct) -> list[str]:
-    out = [f"*this = {cs.name}{{}};"]
+    # Nested structs are only decoded by their parent into freshly made elements; the message resets
+    # itself so that decoding into a used message gives the same result as into a new one.
+    out = [f"*this = {cs.name}{{}};"] if cs is cs.message.root else []
     for cf in cs.fields:
         c = cond(cf.regular, cs.reach)
         if c is False:
             continue
         r = cf.regular.intersect(cs.reach)
-        body = split(cf.flex, r, lambda compact, rr: [f"r.at({cpp_string(cf.path)});", *value_in(
-            cf, cf.name, compact, cond(cf.f.nullable_versions, rr), rr)])
+        body = [f"r.at({cpp_string(cf.path)});",
+                *value_in(cf, cf.name, cond(cf.flex, r), cond(cf.f.nullable_versions, r), r)]
         out += guarded(c, body)
     out += split(cs.flexible, cs.reach, lambda compact, rr: tagged_in(cs, rr) if compact else [])
     return out
