@@ -35,13 +35,13 @@ size_t unknown_tagged_fields_size(const TaggedFields& fields) {
     return n;
 }
 
-void write_tagged_fields(Writer& w, const TaggedFields& fields) {
+void write_tagged_fields_slow(Writer& w, const TaggedFields& fields) {
     w.write_uvarint(static_cast<uint32_t>(fields.size()));
     size_t next = 0;
     write_unknown_tagged_fields(w, fields, next, UINT64_MAX);
 }
 
-size_t tagged_fields_size(const TaggedFields& fields) {
+size_t tagged_fields_size_slow(const TaggedFields& fields) {
     return uvarint_size(static_cast<uint32_t>(fields.size())) + unknown_tagged_fields_size(fields);
 }
 

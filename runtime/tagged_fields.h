@@ -29,9 +29,14 @@ void write_unknown_tagged_fields(Writer& w, const TaggedFields& fields, size_t& 
 // The bytes of the unknown fields alone (tag, length and data of each), without the count.
 size_t unknown_tagged_fields_size(const TaggedFields& fields);
 
-// A whole tagged section (count, then every field) of a struct with no known tagged fields.
-void write_tagged_fields(Writer& w, const TaggedFields& fields);
-size_t tagged_fields_size(const TaggedFields& fields);
+// A whole tagged section (count, then every field) of a struct with no known tagged fields.  Nearly
+// always empty: one zero byte.
+void write_tagged_fields_slow(Writer& w, const TaggedFields& fields);
+size_t tagged_fields_size_slow(const TaggedFields& fields);
+// write_tagged_fields(Writer&, const TaggedFields&) is inline in writer.h.
+inline size_t tagged_fields_size(const TaggedFields& fields) {
+    return fields.empty() ? 1 : tagged_fields_size_slow(fields);
+}
 
 // After decoding a known tagged field from its own sub-reader: nothing may be left.
 void expect_tagged_field_end(const Reader& r);

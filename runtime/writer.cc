@@ -32,7 +32,7 @@ void Writer::expand(size_t n) {
     reserve(want);
 }
 
-void Writer::write_uvarint(uint32_t v) {
+void Writer::write_uvarint_slow(uint32_t v) {
     uint8_t* p = grow(uvarint_size(v));
     while (v >= 0x80) {
         *p++ = static_cast<uint8_t>(v | 0x80);

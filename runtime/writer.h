@@ -8,6 +8,7 @@
 
 #include "runtime/bytes.h"
 #include "runtime/codec_error.h"
+#include "runtime/tagged_fields.h"
 #include "runtime/uuid.h"
 
 #include <bit>
@@ -46,7 +47,13 @@ public:
     void write_float64(double v) { store_be(std::bit_cast<uint64_t>(v)); }
     void write_uuid(const Uuid& u) { std::memcpy(grow(16), u.bytes.data(), 16); }
 
-    void write_uvarint(uint32_t v);
+    void write_uvarint(uint32_t v) {
+        if (v < 0x80) [[likely]] {   // one byte: lengths, counts, tag sections
+            *grow(1) = static_cast<uint8_t>(v);
+            return;
+        }
+        write_uvarint_slow(v);
+    }
     void write_uvarlong(uint64_t v);
     void write_varint(int32_t v) { write_uvarint((static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31)); }
     void write_varlong(int64_t v) { write_uvarlong((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
@@ -96,6 +103,7 @@ private:
         return p;
     }
     void expand(size_t n);
+    void write_uvarint_slow(uint32_t v);
     template<typename T>
     void store_be(T v) {
         if constexpr (std::endian::native == std::endian::little) {
@@ -116,6 +124,11 @@ private:
     std::vector<size_t> ref_pos_;
     size_t referenced_ = 0;
 };
+
+inline void write_tagged_fields(Writer& w, const TaggedFields& fields) {
+    if (fields.empty()) w.write_uvarint(0);
+    else write_tagged_fields_slow(w, fields);
+}
 
 // An array's element count as written on the wire.
 inline int32_t checked_count(size_t n) {
