@@ -2,6 +2,8 @@
 
 #include "runtime/writer.h"
 
+#include "tests/unit/test_bytes.h"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -15,31 +17,7 @@
 namespace kafka {
 namespace {
 
-using ByteVector = std::vector<uint8_t>;
-
-ByteVector from_hex(std::string_view hex) {
-    ByteVector out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    return out;
-}
-
-Bytes bytes_of(const ByteVector& v) { return Bytes::copy_of(std::span<const uint8_t>(v)); }
-Bytes text(std::string_view s) { return Bytes::copy_of(s); }
-
-DecodeError decode_error(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const DecodeError& e) {
-        return e;
-    }
-    ADD_FAILURE() << "no DecodeError thrown";
-    return DecodeError(DecodeErrc::invalid_value, "<none>");
-}
-
-bool mentions(const DecodeError& e, std::string_view s) {
-    return std::string_view(e.what()).find(s) != std::string_view::npos;
-}
+using namespace kafka::test;
 
 std::vector<LegacyMessage> read_all(const ByteVector& set, PartialTail on_partial = PartialTail::reject) {
     MessageSetReader reader(bytes_of(set), on_partial);

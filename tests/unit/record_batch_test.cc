@@ -3,6 +3,8 @@
 #include "runtime/crc32c.h"
 #include "runtime/writer.h"
 
+#include "tests/unit/test_bytes.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -16,32 +18,7 @@
 namespace kafka {
 namespace {
 
-using ByteVector = std::vector<uint8_t>;
-
-ByteVector from_hex(std::string_view hex) {
-    ByteVector out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    return out;
-}
-
-Bytes bytes_of(const ByteVector& v) { return Bytes::copy_of(std::span<const uint8_t>(v)); }
-Bytes text(std::string_view s) { return Bytes::copy_of(s); }
-ByteVector vector_of(const Bytes& b) { return ByteVector(b.data(), b.data() + b.size()); }
-
-DecodeError decode_error(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const DecodeError& e) {
-        return e;
-    }
-    ADD_FAILURE() << "no DecodeError thrown";
-    return DecodeError(DecodeErrc::invalid_value, "<none>");
-}
-
-bool mentions(const DecodeError& e, std::string_view s) {
-    return std::string_view(e.what()).find(s) != std::string_view::npos;
-}
+using namespace kafka::test;
 
 void put_be(ByteVector& v, size_t at, uint64_t value, size_t width) {
     for (size_t i = 0; i < width; ++i) v[at + i] = static_cast<uint8_t>(value >> (8 * (width - 1 - i)));
