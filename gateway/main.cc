@@ -1,26 +1,67 @@
-// kafka-gateway: a Kafka-protocol server whose storage is an embedded log or SeaweedMQ.
-// Until the runtime lands it only answers --version and --help.
-#include <cstdio>
-#include <cstring>
+// kafka-gateway: a Kafka-protocol server whose storage is an embedded durable log (default) or
+// SeaweedMQ.  SIGTERM/SIGINT: stop accepting, let in-flight requests finish, flush, exit 0.
+#include "gateway/broker.h"
+#include "gateway/config.h"
+#include "runtime/log.h"
+#include "runtime/server.h"
 
-#ifndef KGW_VERSION
-#define KGW_VERSION "0.0.0"
-#endif
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <pthread.h>
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--version") == 0) {
-            std::printf("kafka-gateway %s\n", KGW_VERSION);
-            return 0;
+    gateway::Config config;
+    try {
+        switch (gateway::parse_command_line(argc, argv, config)) {
+        case gateway::Action::help: std::fputs(gateway::usage().c_str(), stdout); return 0;
+        case gateway::Action::version: std::printf("kafka-gateway %s\n", KGW_VERSION); return 0;
+        case gateway::Action::run: break;
         }
-        if (std::strcmp(argv[i], "--help") == 0) {
-            std::printf("usage: kafka-gateway [--version] [--help]\n");
-            return 0;
-        }
-        std::fprintf(stderr, "kafka-gateway: unknown option %s (try --help)\n", argv[i]);
+    } catch (const gateway::ConfigError& e) {
+        std::fprintf(stderr, "kafka-gateway: %s\n", e.what());
         return 2;
     }
-    std::printf("kafka-gateway %s: the codec layer is built; the server arrives with the runtime issue.\n",
-                KGW_VERSION);
-    return 0;
+    kafka::LogLevel level = kafka::LogLevel::info;
+    kafka::parse_log_level(config.log_level, level);
+    kafka::set_log_level(level);
+
+    // Signals go to this thread alone (sigwait below); every thread started later inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        auto storage = gateway::StorageEngine::open(config.storage_url, config.storage);
+        gateway::Broker broker(config, std::move(storage));
+        kafka::Dispatcher dispatcher;
+        broker.register_handlers(dispatcher);
+
+        kafka::ServerOptions options;
+        options.host = config.listen.host;
+        options.port = config.listen.port;
+        options.threads = config.threads;
+        options.max_request_size = config.max_request_size;
+        kafka::Server server(options, dispatcher);
+        server.start();
+        kafka::log_info("main", std::string("kafka-gateway ") + KGW_VERSION + " listening on " + config.listen.host +
+                                    ":" + std::to_string(server.port()) + ", storage " + config.storage_url);
+
+        int signal = 0;
+        sigwait(&signals, &signal);
+        kafka::log_info("main", std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+                                    ": stopping");
+        server.stop();
+        server.wait();
+        broker.storage().flush();
+        kafka::log_info("main", "stopped cleanly");
+        return 0;
+    } catch (const std::exception& e) {
+        kafka::log_error("main", e.what());
+        std::fprintf(stderr, "kafka-gateway: %s\n", e.what());
+        return 1;
+    }
 }

@@ -1,0 +1,49 @@
+// The gateway's state shared by all handlers: configuration, the storage engine, long-poll fetch
+// waiters and idempotent-producer state.  Handlers get it by reference; it outlives the server.
+#pragma once
+
+#include "gateway/config.h"
+#include "gateway/error_codes.h"
+#include "gateway/fetch_waiters.h"
+#include "gateway/producer_state.h"
+#include "gateway/storage/storage_engine.h"
+#include "runtime/dispatcher.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace gateway {
+
+class Broker {
+public:
+    Broker(Config config, std::unique_ptr<StorageEngine> storage);
+    ~Broker();
+
+    const Config& config() const { return config_; }
+    StorageEngine& storage() { return *storage_; }
+    FetchWaiters& fetch_waiters() { return fetch_waiters_; }
+    ProducerStates& producers() { return producers_; }
+
+    // Registers every handler (handlers/handlers.h) with its declared versions.
+    void register_handlers(kafka::Dispatcher& dispatcher);
+
+    // The topic a request names: invalid names, unknown topics (created first when `may_create` and
+    // auto.create.topics.enable allow it) come back as an error code.
+    struct TopicLookup {
+        ErrorCode error = ErrorCode::none;
+        std::optional<TopicInfo> topic;
+    };
+    TopicLookup find_topic(const std::string& name, bool may_create);
+
+private:
+    Config config_;
+    std::unique_ptr<StorageEngine> storage_;
+    FetchWaiters fetch_waiters_;
+    ProducerStates producers_;
+};
+
+// Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".
+bool valid_topic_name(const std::string& name);
+
+} // namespace gateway

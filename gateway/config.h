@@ -1,0 +1,62 @@
+// The gateway's settings: command-line flags over a Java-style properties file (--config FILE) over
+// defaults.  Properties use Kafka's names where Kafka has one.
+#pragma once
+
+#include "gateway/storage/storage_engine.h"
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gateway {
+
+struct HostPort {
+    std::string host;
+    uint16_t port = 0;
+};
+
+struct Config {
+    HostPort listen{"127.0.0.1", 9092};        // --listen / listeners
+    HostPort advertised{"", 0};                // --advertised-listener / advertised.listeners; empty: listen
+    std::string storage_url = "file://./kafka-gateway-data";   // --storage / log.dirs
+    int threads = 0;                           // --threads / num.network.threads; 0: one per core
+    std::string log_level = "info";            // --log-level
+    int32_t node_id = 1;                       // node.id / broker.id
+    std::string cluster_id = "kafka-gateway";  // cluster.id
+    bool auto_create_topics = true;            // auto.create.topics.enable
+    int32_t default_partitions = 1;            // num.partitions
+    size_t max_request_size = 100u << 20;      // socket.request.max.bytes
+    StorageOptions storage;                    // log.flush.*, log.retention.*, log.segment.bytes
+
+    // The address clients are told to connect to.
+    HostPort advertised_listener() const { return advertised.host.empty() ? listen : advertised; }
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// What the command line asked for besides running.
+enum class Action { run, help, version };
+
+// Parses argv (and the --config file it names); throws ConfigError with an operator-facing message.
+Action parse_command_line(int argc, const char* const* argv, Config& config);
+
+// Applies one property (from a file or a test); throws ConfigError for a bad value.  Unknown names
+// are ignored with a warning, as Kafka does.
+void apply_property(Config& config, const std::string& name, const std::string& value);
+
+std::string usage();
+
+} // namespace gateway
+
+namespace gateway {
+
+// Sets one topic-level property (CreateTopics configs): retention.ms, retention.bytes, segment.bytes,
+// segment.ms, message.timestamp.type, cleanup.policy, max.message.bytes; others are kept as given.
+// Returns an error message for a bad value, "" on success.
+std::string set_topic_config(TopicConfig& config, const std::string& name, const std::string& value);
+
+} // namespace gateway

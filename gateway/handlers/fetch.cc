@@ -1,0 +1,120 @@
+// Fetch: v4-17 served (v0-3 need down-conversion to legacy message sets: not yet).  v4 adds
+// isolation_level and last_stable_offset (no transactions here: LSO = high watermark); v5
+// log_start_offset; v7 fetch sessions (KIP-227) - we decline them by answering session_id 0, which
+// every client takes as "send full fetches"; v11 rack_id; v12 flexible; v13 topics by id; v15-17
+// replica fields, which consumers leave at their defaults.
+//
+// Long poll: when less than min_bytes is there, the fetch waits until an append to one of its
+// partitions or max_wait_ms, then reads again and answers.  Records are views of the stored batches
+// (mmap or memory); the writer sends them without copying.
+#include "gateway/broker.h"
+#include "gateway/handlers/handlers.h"
+#include "generated/fetch_request.h"
+#include "generated/fetch_response.h"
+
+#include <chrono>
+#include <memory>
+
+namespace gateway {
+namespace {
+
+struct FetchPlan {
+    kafka::FetchRequest request;
+    int16_t version = 0;
+    std::vector<TopicPartition> partitions;   // for waiting
+};
+
+// Reads every partition once; returns the response and the bytes it carries.
+kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& bytes) {
+    const kafka::FetchRequest& req = plan.request;
+    kafka::FetchResponse resp;
+    bytes = 0;
+    size_t budget = plan.version >= 3 && req.max_bytes > 0 ? static_cast<size_t>(req.max_bytes) : SIZE_MAX;
+    std::vector<TopicInfo> all_topics;   // for ids, loaded once when needed
+    for (const auto& t : req.topics) {
+        auto& tr = resp.responses.emplace_back();
+        tr.topic = t.topic;
+        tr.topic_id = t.topic_id;
+        std::optional<TopicInfo> topic;
+        if (plan.version >= 13) {
+            if (all_topics.empty()) all_topics = broker.storage().list_topics();
+            for (const auto& info : all_topics)
+                if (info.id == t.topic_id) topic = info;
+        } else {
+            topic = broker.storage().describe_topic(t.topic);
+        }
+        for (const auto& p : t.partitions) {
+            auto& pr = tr.partitions.emplace_back();
+            pr.partition_index = p.partition;
+            if (!topic || p.partition < 0 || p.partition >= topic->partitions) {
+                pr.error_code = code(plan.version >= 13 && !topic ? ErrorCode::unknown_topic_id
+                                                                  : ErrorCode::unknown_topic_or_partition);
+                pr.records = kafka::Bytes();
+                continue;
+            }
+            const size_t limit = std::min(budget, static_cast<size_t>(std::max(p.partition_max_bytes, 0)));
+            ReadResult rr;
+            if (limit == 0) {   // budget spent: report offsets only
+                PartitionOffsets o = broker.storage().offsets({topic->name, p.partition});
+                rr.error = o.error;
+                rr.high_watermark = o.high_watermark;
+                rr.log_start_offset = o.log_start_offset;
+            } else {
+                rr = broker.storage().read({topic->name, p.partition}, p.fetch_offset, limit);
+            }
+            pr.error_code = code(to_error_code(rr.error));
+            pr.high_watermark = rr.high_watermark;
+            pr.last_stable_offset = rr.high_watermark;
+            pr.log_start_offset = rr.log_start_offset;
+            pr.aborted_transactions.emplace();   // none: an empty list, not null
+            pr.records = rr.records;
+            bytes += rr.records.size();
+            budget -= std::min(budget, rr.records.size());
+        }
+    }
+    return resp;
+}
+
+} // namespace
+
+void register_fetch(kafka::Dispatcher& d, Broker& broker) {
+    d.add(kafka::FetchRequest::api_key, 4, 17, [&broker](const kafka::ExchangePtr& ex) {
+        auto plan = std::make_shared<FetchPlan>();
+        kafka::Reader r = ex->body();
+        plan->request.decode(r, ex->version());
+        plan->version = ex->version();
+        const kafka::FetchRequest& req = plan->request;
+
+        size_t bytes = 0;
+        kafka::FetchResponse resp = read_all(broker, *plan, bytes);
+        bool any_error = false;
+        for (const auto& t : resp.responses)
+            for (const auto& p : t.partitions) any_error |= p.error_code != 0;
+        if (req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) || any_error) {
+            ex->respond(resp);
+            return;
+        }
+        for (const auto& t : resp.responses)
+            for (const auto& p : t.partitions)
+                plan->partitions.push_back({t.topic.empty() ? std::string() : t.topic, p.partition_index});
+        if (plan->version >= 13) {   // wait by name: resolve ids once
+            plan->partitions.clear();
+            const auto topics = broker.storage().list_topics();
+            for (const auto& t : req.topics)
+                for (const auto& info : topics)
+                    if (info.id == t.topic_id)
+                        for (const auto& p : t.partitions) plan->partitions.push_back({info.name, p.partition});
+        }
+        const auto deadline = FetchWaiters::Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
+        broker.fetch_waiters().wait(plan->partitions, deadline, [&broker, ex, plan] {
+            if (!ex->connection_open()) {   // nobody to answer; just close the books
+                ex->respond_none();
+                return;
+            }
+            size_t again = 0;
+            ex->respond(read_all(broker, *plan, again));
+        });
+    });
+}
+
+} // namespace gateway

@@ -1,0 +1,171 @@
+// Produce: v0-11.  v0-2 carry legacy message sets (magic 0/1), converted to v2 batches before they
+// are stored; v3+ carry v2 batches, stored byte for byte but for the base offset.  v1 adds
+// throttle_time_ms; v2 log_append_time_ms; v3 transactional_id (transactions are not offered); v5
+// log_start_offset; v8 record_errors and error_message; v9 flexible; v10-11 change nothing for us.
+// acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).
+#include "gateway/broker.h"
+#include "gateway/handlers/handlers.h"
+#include "generated/produce_request.h"
+#include "generated/produce_response.h"
+#include "runtime/log.h"
+#include "runtime/message_set.h"
+#include "runtime/record_batch.h"
+
+#include <vector>
+
+namespace gateway {
+namespace {
+
+using PartitionResponse = kafka::ProduceResponse::PartitionProduceResponse;
+
+struct Rejected {
+    ErrorCode error;
+    std::string message;
+};
+
+// Legacy messages (uncompressed) as one v2 batch, keys, values and timestamps kept.
+kafka::Bytes convert_message_set(const kafka::Bytes& set) {
+    kafka::MessageSetReader reader(set, kafka::PartialTail::reject);
+    kafka::RecordBatchBuilder builder({});
+    while (auto m = reader.next()) {
+        if (m->compression() != kafka::CompressionCodec::none)
+            throw Rejected{ErrorCode::corrupt_message, "compressed legacy message sets are not supported yet"};
+        builder.append(m->timestamp, m->key, m->value);
+    }
+    if (builder.record_count() == 0) throw Rejected{ErrorCode::invalid_record, "empty message set"};
+    return builder.build();
+}
+
+// The batches of one partition's records, validated: CRC, framing, size, no control batches.
+std::vector<kafka::RecordBatch> validated_batches(const kafka::Bytes& records, const TopicConfig& config) {
+    std::vector<kafka::RecordBatch> out;
+    kafka::RecordBatchReader reader(records, kafka::PartialTail::reject);
+    while (auto b = reader.next()) {
+        kafka::validate_record_batch(b->bytes.span());
+        if (b->header.records_count <= 0) throw Rejected{ErrorCode::invalid_record, "batch without records"};
+        if (b->header.is_control()) throw Rejected{ErrorCode::invalid_record, "clients cannot write control batches"};
+        if (b->header.is_transactional())
+            throw Rejected{ErrorCode::invalid_record, "transactional batches are not supported"};
+        if (b->bytes.size() > static_cast<size_t>(config.max_message_bytes))
+            throw Rejected{ErrorCode::message_too_large, "batch of " + std::to_string(b->bytes.size()) +
+                                                             " bytes exceeds max.message.bytes"};
+        out.push_back(std::move(*b));
+    }
+    if (out.empty()) throw Rejected{ErrorCode::invalid_record, "no record batch"};
+    return out;
+}
+
+ProducerBatch producer_batch(const kafka::RecordBatchHeader& h) {
+    return {h.producer_id, h.producer_epoch, h.base_sequence, h.base_sequence + h.last_offset_delta};
+}
+
+void append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::RecordBatch>& batches,
+            PartitionResponse& out) {
+    auto fill = [&](const AppendResult& r, int64_t base_offset) {
+        out.error_code = code(to_error_code(r.error));
+        out.base_offset = base_offset;
+        out.log_append_time_ms = r.log_append_time;
+        out.log_start_offset = r.log_start_offset;
+    };
+    const bool idempotent = batches.front().header.producer_id >= 0;
+    if (!idempotent) {
+        // One append of everything the client sent, as it sent it (contiguous in the request).
+        const auto& first = batches.front().bytes;
+        const auto& last = batches.back().bytes;
+        std::span<const uint8_t> all(first.data(), static_cast<size_t>(last.data() + last.size() - first.data()));
+        AppendResult r = broker.storage().append_batches(tp, all);
+        fill(r, r.base_offset);
+        return;
+    }
+    auto lock = broker.producers().lock(tp);
+    int64_t first_offset = -1;
+    for (const auto& b : batches) {
+        const ProducerBatch pb = producer_batch(b.header);
+        const auto verdict = broker.producers().check(tp, pb);
+        if (verdict.error != ErrorCode::none) {
+            out.error_code = code(verdict.error);
+            return;
+        }
+        if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
+            if (first_offset < 0) first_offset = verdict.duplicate_base_offset;
+            out.base_offset = first_offset;
+            out.log_start_offset = broker.storage().offsets(tp).log_start_offset;
+            continue;
+        }
+        AppendResult r = broker.storage().append_batches(tp, b.bytes.span());
+        if (r.error != StorageErrc::none) {
+            fill(r, -1);
+            return;
+        }
+        broker.producers().record(tp, pb, r.base_offset);
+        if (first_offset < 0) first_offset = r.base_offset;
+        fill(r, first_offset);
+    }
+}
+
+void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
+                       const kafka::ProduceRequest::PartitionProduceData& in, PartitionResponse& out) {
+    out.index = in.index;
+    if (in.index < 0 || in.index >= topic.partitions) {
+        out.error_code = code(ErrorCode::unknown_topic_or_partition);
+        return;
+    }
+    if (!in.records || in.records->empty()) {
+        out.error_code = code(ErrorCode::invalid_record);
+        out.error_message = "no records";
+        return;
+    }
+    try {
+        std::vector<kafka::RecordBatch> batches;
+        kafka::Bytes converted;
+        if (kafka::records_format(in.records->span()) == kafka::RecordsFormat::message_set) {
+            if (version >= 3) throw Rejected{ErrorCode::invalid_record, "Produce v3+ carries only v2 record batches"};
+            converted = convert_message_set(*in.records);
+            batches = validated_batches(converted, topic.config);
+        } else {
+            if (version < 3)
+                throw Rejected{ErrorCode::invalid_record, "Produce v0-2 carries only legacy message sets"};
+            batches = validated_batches(*in.records, topic.config);
+        }
+        append(broker, {topic.name, in.index}, batches, out);
+    } catch (const Rejected& e) {
+        out.error_code = code(e.error);
+        out.error_message = e.message;
+    } catch (const kafka::DecodeError& e) {
+        out.error_code = code(ErrorCode::corrupt_message);
+        out.error_message = e.what();
+    }
+}
+
+} // namespace
+
+void register_produce(kafka::Dispatcher& d, Broker& broker) {
+    d.add(kafka::ProduceRequest::api_key, 0, 11, [&broker](const kafka::ExchangePtr& ex) {
+        kafka::ProduceRequest req;
+        kafka::Reader r = ex->body();
+        req.decode(r, ex->version());
+        const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
+        kafka::ProduceResponse resp;
+        for (const auto& t : req.topic_data) {
+            auto& tr = resp.responses.emplace_back();
+            tr.name = t.name;
+            auto found = broker.find_topic(t.name, false);
+            for (const auto& p : t.partition_data) {
+                auto& pr = tr.partition_responses.emplace_back();
+                pr.index = p.index;
+                if (!valid_acks) pr.error_code = code(ErrorCode::invalid_required_acks);
+                else if (req.transactional_id) pr.error_code = code(ErrorCode::transactional_id_not_found);
+                else if (found.error != ErrorCode::none) pr.error_code = code(found.error);
+                else produce_partition(broker, *found.topic, ex->version(), p, pr);
+                if (pr.error_code != 0)
+                    kafka::log_debug("produce", ex->peer() + " " + t.name + "-" + std::to_string(p.index) +
+                                                    ": error " + std::to_string(pr.error_code) + " " +
+                                                    pr.error_message.value_or(""));
+            }
+        }
+        if (req.acks == 0 && valid_acks) ex->respond_none();
+        else ex->respond(resp);
+    });
+}
+
+} // namespace gateway

@@ -1,0 +1,300 @@
+#include "gateway/storage/segment.h"
+
+#include "gateway/storage/storage_log.h"
+#include "runtime/codec_error.h"
+#include "runtime/record_batch.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <limits>
+#include <vector>
+
+namespace gateway {
+namespace {
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+uint64_t round_up_to_page(uint64_t n) { return (n + page_size() - 1) / page_size() * page_size(); }
+
+// Where a check of stored batches ended: `end` is the position after the last sound batch, and
+// `problem` says why the walk stopped before the end of the log (empty when it did not).
+struct ScanResult {
+    uint64_t end = 0;
+    int64_t next_offset = 0;
+    std::string problem;
+};
+
+// Checks every batch of data[position, size) as recovery must: whole, a sound v2 batch whose CRC
+// matches, its base offset the one expected next.  Calls on_batch(position, header) for each.
+template <class OnBatch>
+ScanResult check_batches(const uint8_t* data, uint64_t size, uint64_t position, int64_t expected_offset,
+                         OnBatch on_batch) {
+    ScanResult r{position, expected_offset, {}};
+    while (r.end < size) {
+        const uint64_t left = size - r.end;
+        const uint8_t* p = data + r.end;
+        if (left < kafka::RecordBatchHeader::size) {
+            r.problem = "incomplete batch header (" + std::to_string(left) + " bytes)";
+            return r;
+        }
+        kafka::RecordBatchHeader h;
+        try {
+            h = kafka::parse_record_batch_header({p, left});
+            if (h.total_size() > left) {
+                r.problem = "incomplete batch (needs " + std::to_string(h.total_size()) + " bytes, " +
+                            std::to_string(left) + " left)";
+                return r;
+            }
+            kafka::validate_record_batch({p, h.total_size()});
+        } catch (const kafka::DecodeError& e) {
+            r.problem = std::string("corrupt batch: ") + e.what();
+            return r;
+        }
+        if (h.base_offset != r.next_offset) {
+            r.problem = "batch at offset " + std::to_string(h.base_offset) + " where " + std::to_string(r.next_offset) +
+                        " was expected";
+            return r;
+        }
+        on_batch(r.end, h);
+        r.end += h.total_size();
+        r.next_offset = h.last_offset() + 1;
+    }
+    return r;
+}
+
+} // namespace
+
+std::filesystem::path Segment::file_path(const std::filesystem::path& dir, int64_t base_offset, const char* extension) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%020" PRId64 "%s", base_offset, extension);
+    return dir / name;
+}
+
+std::optional<int64_t> Segment::base_offset_of(const std::filesystem::path& file) {
+    const std::string stem = file.stem().string();
+    if (stem.size() != 20) return std::nullopt;
+    int64_t base = 0;
+    auto [end, ec] = std::from_chars(stem.data(), stem.data() + stem.size(), base);
+    if (ec != std::errc() || end != stem.data() + stem.size() || base < 0) return std::nullopt;
+    return base;
+}
+
+Segment::Segment(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size)
+  : dir_(dir),
+    base_offset_(base_offset),
+    expected_size_(expected_size),
+    next_offset_(base_offset),
+    offset_index_(file_path(dir, base_offset, ".index"), base_offset),
+    time_index_(file_path(dir, base_offset, ".timeindex"), base_offset),
+    offset_of_max_timestamp_(base_offset) {}
+
+std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
+    s->log_ = std::make_shared<FileDescriptor>(
+        FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT | O_TRUNC));
+    s->offset_index_.file().start_empty();
+    s->time_index_.file().start_empty();
+    s->roll_clock_start_ms_ = now_ms();
+    return s;
+}
+
+std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
+    s->log_ = std::make_shared<FileDescriptor>(FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT));
+    s->offset_index_.file().start_empty();
+    s->time_index_.file().start_empty();
+    s->roll_clock_start_ms_ = now_ms();
+
+    const uint64_t file_size = s->log_->size();
+    ScanResult scan{0, base_offset, {}};
+    if (file_size > 0) {
+        std::shared_ptr<const FileMapping> whole = FileMapping::map(*s->log_, file_size);
+        scan = check_batches(whole->data(), file_size, 0, base_offset, [&](uint64_t position, const kafka::RecordBatchHeader& h) {
+            if (position == 0 && h.max_timestamp >= 0) s->roll_clock_start_ms_ = std::min(h.max_timestamp, s->roll_clock_start_ms_);
+            s->index_batch(position, h.base_offset, int64_t{h.last_offset_delta} + 1, h.max_timestamp, h.total_size());
+        });
+    }
+    if (scan.end < file_size) {
+        log_storage(s->log_->path().string() + ": cut " + std::to_string(file_size - scan.end) +
+                    " bytes at position " + std::to_string(scan.end) + " (offset " + std::to_string(scan.next_offset) +
+                    "): " + scan.problem);
+        s->log_->truncate(scan.end);
+    }
+    s->size_ = scan.end;
+    s->offset_index_.file().write_pending();
+    s->time_index_.file().write_pending();
+    return s;
+}
+
+std::unique_ptr<Segment> Segment::open_sealed(const std::filesystem::path& dir, int64_t base_offset,
+                                              int64_t next_segment_base) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset, 0));
+    FileDescriptor log = FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDONLY);
+    s->size_ = log.size();
+    if (!s->offset_index_.file().open_sealed() || !s->time_index_.file().open_sealed()) return nullptr;
+
+    auto in_segment = [&](int64_t offset) { return offset >= base_offset && offset < next_segment_base; };
+    std::optional<OffsetIndexEntry> last_indexed = s->offset_index_.last();
+    if (last_indexed && (last_indexed->position >= s->size_ || !in_segment(last_indexed->offset))) return nullptr;
+    std::optional<TimeIndexEntry> last_time = s->time_index_.last();
+    if (last_time && !in_segment(last_time->offset)) return nullptr;
+    // A sealed segment's time index ends with its largest timestamp; none at all means it was lost
+    // (or no batch had a timestamp: rare, and a rebuild then costs one scan).
+    if (!last_time && s->size_ > 0) return nullptr;
+
+    if (s->size_ > 0) {
+        std::shared_ptr<const FileMapping> whole = FileMapping::map(log, s->size_);
+        ScanResult tail = check_batches(whole->data(), s->size_, last_indexed ? last_indexed->position : 0,
+                                        last_indexed ? last_indexed->offset : base_offset,
+                                        [](uint64_t, const kafka::RecordBatchHeader&) {});
+        if (tail.end != s->size_ || tail.next_offset != next_segment_base) return nullptr;
+    } else if (next_segment_base != base_offset) {
+        return nullptr;
+    }
+    s->next_offset_ = next_segment_base;
+    if (last_time) {
+        s->max_timestamp_ = last_time->timestamp;
+        s->offset_of_max_timestamp_ = last_time->offset;
+    }
+    return s;
+}
+
+int64_t Segment::retention_timestamp() const {
+    if (max_timestamp_ >= 0) return max_timestamp_;
+    struct stat st {};
+    if (::stat(file_path(dir_, base_offset_, ".log").c_str(), &st) != 0) return now_ms();
+    return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+void Segment::index_batch(uint64_t position, int64_t base_offset, int64_t offset_count, int64_t max_timestamp,
+                          uint64_t size) {
+    if (max_timestamp > max_timestamp_) {
+        max_timestamp_ = max_timestamp;
+        offset_of_max_timestamp_ = base_offset;
+    }
+    // Positions are u32 on disk; the partition rolls segments long before, but an index entry is only
+    // an optimisation, so one that cannot be written is skipped rather than wrapped.
+    if (bytes_since_index_entry_ >= index_interval_bytes && position <= std::numeric_limits<uint32_t>::max()) {
+        offset_index_.append({base_offset, static_cast<uint32_t>(position)});
+        append_time_entry_if_newer();
+        bytes_since_index_entry_ = 0;
+    }
+    bytes_since_index_entry_ += size;
+    next_offset_ = base_offset + offset_count;
+}
+
+void Segment::append_time_entry_if_newer() {
+    std::optional<TimeIndexEntry> last = time_index_.last();
+    if (max_timestamp_ >= 0 && (!last || max_timestamp_ > last->timestamp))
+        time_index_.append({max_timestamp_, offset_of_max_timestamp_});
+}
+
+void Segment::append(const PreparedAppend& batches) {
+    std::vector<iovec> parts;
+    parts.reserve(batches.batches.size() * 2);
+    for (const PreparedBatch& b : batches.batches) {
+        parts.push_back({const_cast<uint8_t*>(b.header.data()), b.header.size()});
+        parts.push_back({const_cast<uint8_t*>(b.records.data()), b.records.size()});
+    }
+    try {
+        log_->write_all(parts, size_);
+    } catch (...) {
+        try {
+            log_->truncate(size_);
+        } catch (const std::system_error&) {
+            // The partition goes offline anyway; recovery cuts the partial batch at the next start.
+        }
+        throw;
+    }
+    uint64_t position = size_;
+    int64_t offset = next_offset_;
+    for (const PreparedBatch& b : batches.batches) {
+        index_batch(position, offset, b.offset_count, b.max_timestamp, b.size());
+        position += b.size();
+        offset += b.offset_count;
+    }
+    size_ = position;
+    offset_index_.file().write_pending();
+    time_index_.file().write_pending();
+}
+
+void Segment::sync() const {
+    if (log_) log_->sync_data();
+}
+
+void Segment::seal(bool sync) {
+    if (!log_) return;
+    append_time_entry_if_newer();
+    offset_index_.file().seal(sync);
+    time_index_.file().seal(sync);
+    if (sync) log_->sync_data();
+    log_.reset();
+    mapping_.reset(); // the next read maps exactly the sealed size
+}
+
+void Segment::remove() {
+    log_.reset();
+    mapping_.reset();
+    for (const std::filesystem::path& p : {file_path(dir_, base_offset_, ".log"), offset_index_.file().path(),
+                                           time_index_.file().path()})
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_file_error(errno, "cannot remove", p);
+}
+
+const FileMapping& Segment::mapping_covering(uint64_t end) const {
+    if (!mapping_ || mapping_->length() < end) {
+        if (log_) {
+            // Room to grow: a segment fills up to about segment.bytes before it rolls.
+            mapping_ = FileMapping::map(*log_, round_up_to_page(std::max(end + end / 2, expected_size_)));
+        } else {
+            mapping_ = FileMapping::map(FileDescriptor::open(file_path(dir_, base_offset_, ".log"), O_RDONLY), size_);
+        }
+    }
+    return *mapping_;
+}
+
+kafka::Bytes Segment::view_from(uint64_t position) const {
+    if (position >= size_) return {};
+    const FileMapping& m = mapping_covering(size_);
+    return kafka::Bytes(mapping_, m.data() + position, size_ - position);
+}
+
+std::optional<BatchLocation> Segment::find_batch(int64_t offset) const {
+    OffsetIndexEntry start = offset_index_.floor(offset);
+    uint64_t position = start.position;
+    kafka::RecordBatchReader batches(view_from(position), kafka::PartialTail::reject);
+    while (std::optional<kafka::RecordBatch> b = batches.next()) {
+        if (b->header.last_offset() >= offset)
+            return BatchLocation{position, b->bytes.size(), b->header.base_offset, b->header.last_offset()};
+        position += b->bytes.size();
+    }
+    return std::nullopt;
+}
+
+kafka::Bytes Segment::read_batches(uint64_t position, size_t max_bytes) const {
+    kafka::Bytes rest = view_from(position);
+    kafka::RecordBatchReader batches(rest, kafka::PartialTail::reject);
+    size_t total = 0;
+    while (std::optional<kafka::RecordBatch> b = batches.next()) {
+        if (total > 0 && total + b->bytes.size() > max_bytes) break;
+        total += b->bytes.size();
+    }
+    return rest.slice(0, total);
+}
+
+uint64_t Segment::timestamp_search_start(int64_t timestamp) const {
+    std::optional<TimeIndexEntry> e = time_index_.floor(timestamp);
+    return e ? offset_index_.floor(e->offset).position : 0;
+}
+
+} // namespace gateway

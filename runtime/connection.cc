@@ -1,0 +1,628 @@
+#include "runtime/connection.h"
+
+#include "generated/api_table.h"
+#include "generated/request_header.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+namespace kafka::net {
+
+namespace {
+
+constexpr size_t staging_size = 64 * 1024;        // frames up to this size are read here first
+constexpr size_t compact_below = 16 * 1024;       // move a partial frame to the front when less room is left
+constexpr size_t read_budget = 1024 * 1024;       // bytes per readiness before other sockets get a turn
+constexpr int max_iovecs = 64;
+constexpr timeval flush_timeout{30, 0};           // a closing connection whose client reads nothing
+
+uint32_t load_be32(const uint8_t* p) {
+    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+int16_t load_be16(const uint8_t* p) { return static_cast<int16_t>(static_cast<uint16_t>(p[0] << 8 | p[1])); }
+
+std::string peer_name(const sockaddr* address) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (address->sa_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        return std::string(host) + ":" + std::to_string(port);
+    }
+    if (address->sa_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    std::string name = "[";   // (built by append: GCC 12 -O3 warns falsely about "[" + string)
+    name.append(host).append("]:").append(std::to_string(port));
+    return name;
+}
+
+std::string api_description(int16_t key, int16_t version) {
+    const ApiInfo* api = find_api(key);
+    return (api != nullptr ? std::string(api->name) : "API key " + std::to_string(key)) + " v" + std::to_string(version);
+}
+
+bool is_disconnect(int err) { return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT; }
+
+// The Exchange a connection hands to the dispatcher.  It holds its connection weakly: a handler that
+// answers after the client left finds nobody to answer and does nothing.
+class ConnectionExchange final : public Exchange {
+public:
+    ConnectionExchange(RequestHeaderInfo header, Bytes body, const std::shared_ptr<Connection>& connection, uint64_t seq)
+      : Exchange(std::move(header), std::move(body)), connection_(connection), peer_(connection->peer()), seq_(seq) {}
+
+    ~ConnectionExchange() override {
+        if (answered_.load(std::memory_order_acquire)) return;
+        // Later responses would wait for this one forever; better to say so and close.
+        if (auto c = connection_.lock())
+            c->request_close(seq_, "no response to " + api_description(header().api_key, version()) +
+                                       " (correlation id " + std::to_string(header().correlation_id) +
+                                       "): the handler dropped the request");
+    }
+
+    const std::string& peer() const override { return *peer_; }
+
+    void close_connection(const std::string& reason) override {
+        // Answered already: that answer still leaves before the connection closes.
+        const bool was_answered = answered_.exchange(true, std::memory_order_acq_rel);
+        if (auto c = connection_.lock()) c->request_close(was_answered ? seq_ + 1 : seq_, reason);
+    }
+
+    bool connection_open() const override {
+        auto c = connection_.lock();
+        return c && c->open();
+    }
+
+protected:
+    void complete(std::optional<Writer> response) override {
+        if (answered_.exchange(true, std::memory_order_acq_rel)) {
+            log_line(*peer_ + ": second response to " + api_description(header().api_key, version()) + " ignored");
+            return;
+        }
+        if (auto c = connection_.lock()) c->complete(seq_, std::move(response));
+    }
+
+private:
+    std::weak_ptr<Connection> connection_;
+    std::shared_ptr<const std::string> peer_;
+    uint64_t seq_;
+    std::atomic<bool> answered_{false};
+};
+
+} // namespace
+
+void log_line(const std::string& line) { std::fprintf(stderr, "[server] %s\n", line.c_str()); }
+
+// --- Loop ----------------------------------------------------------------------------------------
+
+Loop::Loop(const ServerOptions& options, const Dispatcher& dispatcher) : options_(options), dispatcher_(dispatcher) {
+    base_ = event_base_new();
+    if (base_ == nullptr) throw std::runtime_error("cannot create an event loop");
+    wake_ = event_new(base_, -1, 0, on_wake, this);
+    if (wake_ == nullptr) {
+        event_base_free(base_);
+        throw std::runtime_error("cannot create an event");
+    }
+}
+
+Loop::~Loop() {
+    join();
+    std::vector<std::shared_ptr<Connection>> left;   // only when the loop never ran
+    for (auto& [raw, connection] : connections_) left.push_back(connection);
+    for (auto& connection : left) connection->close_now();
+    stop_listening();
+    event_free(wake_);
+    event_base_free(base_);
+}
+
+void Loop::listen(const sockaddr* address, int length) {
+    listener_ = evconnlistener_new_bind(
+        base_, on_accept, this,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024, address, length);
+    if (listener_ == nullptr)
+        throw std::runtime_error("cannot listen on " + peer_name(address) + ": " + std::strerror(errno));
+    evconnlistener_set_error_cb(listener_, on_accept_error);
+}
+
+uint16_t Loop::port() const {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (listener_ == nullptr ||
+        getsockname(evconnlistener_get_fd(listener_), reinterpret_cast<sockaddr*>(&address), &length) != 0)
+        return 0;
+    if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+void Loop::start() {
+    thread_ = std::thread([this] {
+        thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+        event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+    });
+}
+
+void Loop::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Loop::post(std::function<void()> task) {
+    std::lock_guard lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+    if (wake_pending_) return;
+    wake_pending_ = true;
+    event_active(wake_, EV_TIMEOUT, 0);
+}
+
+void Loop::on_wake(int, short, void* arg) {
+    auto* self = static_cast<Loop*>(arg);
+    std::vector<std::function<void()>> tasks;
+    {
+        std::lock_guard lock(self->tasks_mutex_);
+        tasks.swap(self->tasks_);
+        self->wake_pending_ = false;
+    }
+    for (auto& task : tasks) {
+        try {
+            task();
+        } catch (const std::exception& e) {
+            log_line(std::string("event loop task failed: ") + e.what());
+        }
+    }
+}
+
+void Loop::on_accept(evconnlistener*, int fd, sockaddr* address, int, void* arg) {
+    auto* self = static_cast<Loop*>(arg);
+    if (self->draining_) {
+        ::close(fd);
+        return;
+    }
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    try {
+        auto connection = std::make_shared<Connection>(*self, fd, peer_name(address));
+        self->connections_.emplace(connection.get(), connection);
+        connection->start();
+    } catch (const std::exception& e) {
+        log_line("cannot accept " + peer_name(address) + ": " + e.what());
+    }
+}
+
+void Loop::on_accept_error(evconnlistener*, void*) {
+    log_line(std::string("accept failed: ") + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+}
+
+void Loop::stop_listening() {
+    if (listener_ == nullptr) return;
+    evconnlistener_free(listener_);
+    listener_ = nullptr;
+}
+
+void Loop::drain(std::function<void()> on_drained) {
+    draining_ = true;
+    on_drained_ = std::move(on_drained);
+    stop_listening();
+    std::vector<std::shared_ptr<Connection>> connections;
+    for (auto& [raw, connection] : connections_) connections.push_back(connection);
+    for (auto& connection : connections) connection->drain();
+    if (connections_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
+}
+
+void Loop::close_all_and_exit() {
+    on_drained_ = nullptr;
+    draining_ = true;
+    stop_listening();
+    std::vector<std::shared_ptr<Connection>> connections;
+    for (auto& [raw, connection] : connections_) connections.push_back(connection);
+    for (auto& connection : connections) connection->close_now();
+    event_base_loopexit(base_, nullptr);
+}
+
+void Loop::forget(Connection* connection) {
+    auto it = connections_.find(connection);
+    if (it == connections_.end()) return;
+    std::shared_ptr<Connection> keep = std::move(it->second);   // the caller holds another reference
+    connections_.erase(it);
+    if (draining_ && connections_.empty() && on_drained_) std::exchange(on_drained_, nullptr)();
+}
+
+// --- Connection ----------------------------------------------------------------------------------
+
+Connection::Connection(Loop& loop, int fd, std::string peer)
+  : loop_(loop), fd_(fd), peer_(std::make_shared<const std::string>(std::move(peer))),
+    staging_(std::make_unique_for_overwrite<uint8_t[]>(staging_size)) {}
+
+Connection::~Connection() {
+    // close_now() ran on the loop thread; this only covers a connection that never started.
+    if (read_event_ != nullptr) event_free(read_event_);
+    if (write_event_ != nullptr) event_free(write_event_);
+    if (output_ != nullptr) evbuffer_free(output_);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::start() {
+    read_event_ = event_new(loop_.base(), fd_, EV_READ | EV_PERSIST, on_readable, this);
+    write_event_ = event_new(loop_.base(), fd_, EV_WRITE | EV_PERSIST, on_writable, this);
+    output_ = evbuffer_new();
+    if (read_event_ == nullptr || write_event_ == nullptr || output_ == nullptr) {
+        log_line("cannot set up the connection from " + *peer_);
+        close_now();
+        return;
+    }
+    event_add(read_event_, nullptr);
+    reading_ = true;
+}
+
+// Any thread ------------------------------------------------------------------------------------
+
+void Connection::complete(uint64_t seq, std::optional<Writer> response) {
+    if (loop_.in_loop_thread()) deliver(seq, std::move(response));
+    else post_to_loop({seq, std::move(response), std::nullopt});
+}
+
+void Connection::request_close(uint64_t seq, std::string reason) {
+    if (loop_.in_loop_thread()) handle_close(seq, reason);
+    else post_to_loop({seq, std::nullopt, std::move(reason)});
+}
+
+void Connection::post_to_loop(InboxItem item) {
+    std::lock_guard lock(inbox_mutex_);
+    // close_now() clears open_ under this mutex, before the loop can go away.
+    if (!open()) return;
+    inbox_.push_back(std::move(item));
+    if (inbox_posted_) return;
+    inbox_posted_ = true;
+    loop_.post([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->run_inbox();
+    });
+}
+
+// Loop thread -----------------------------------------------------------------------------------
+
+void Connection::run_inbox() {
+    std::vector<InboxItem> items;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        items.swap(inbox_);
+        inbox_posted_ = false;
+    }
+    const bool was_batching = std::exchange(batching_, true);
+    for (InboxItem& item : items) {
+        if (closed()) break;
+        if (item.close_reason) handle_close(item.seq, *item.close_reason);
+        else deliver(item.seq, std::move(item.response));
+    }
+    batching_ = was_batching;
+    if (!batching_) flush_output();
+    progress();
+}
+
+void Connection::on_readable(int, short, void* arg) {
+    auto self = static_cast<Connection*>(arg)->shared_from_this();
+    try {
+        self->read_socket();
+    } catch (const std::exception& e) {
+        log_line("closing " + *self->peer_ + ": " + e.what());
+        self->close_now();
+    }
+}
+
+void Connection::on_writable(int, short what, void* arg) {
+    auto self = static_cast<Connection*>(arg)->shared_from_this();
+    if (what & EV_TIMEOUT) {
+        log_line("closing " + *self->peer_ + ": it read nothing for " + std::to_string(flush_timeout.tv_sec) + " s");
+        self->close_now();
+        return;
+    }
+    try {
+        self->flush_output();
+        self->progress();
+    } catch (const std::exception& e) {
+        log_line("closing " + *self->peer_ + ": " + e.what());
+        self->close_now();
+    }
+}
+
+void Connection::read_socket() {
+    const bool was_batching = std::exchange(batching_, true);
+    process_staged();   // what was staged while reading was paused
+    size_t budget = read_budget;
+    while (!closed() && reading_ && budget > 0) {
+        uint8_t* into;
+        size_t room;
+        if (frame_) {
+            into = frame_.get() + frame_have_;
+            room = frame_size_ - frame_have_;
+        } else {
+            if (staged_begin_ == staged_end_) {
+                staged_begin_ = staged_end_ = 0;
+            } else if (staging_size - staged_end_ < compact_below && staged_begin_ > 0) {
+                std::memmove(staging_.get(), staging_.get() + staged_begin_, staged_end_ - staged_begin_);
+                staged_end_ -= staged_begin_;
+                staged_begin_ = 0;
+            }
+            into = staging_.get() + staged_end_;
+            room = staging_size - staged_end_;
+        }
+        const ssize_t n = ::recv(fd_, into, room, 0);
+        if (n == 0) {   // the client left
+            close_now();
+            break;
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (!is_disconnect(errno)) log_line("closing " + *peer_ + ": read failed: " + std::strerror(errno));
+            close_now();
+            break;
+        }
+        budget -= std::min(budget, static_cast<size_t>(n));
+        if (frame_) {
+            frame_have_ += static_cast<size_t>(n);
+            if (frame_have_ == frame_size_) handle_frame(std::exchange(frame_, nullptr), frame_size_);
+        } else {
+            staged_end_ += static_cast<size_t>(n);
+        }
+        process_staged();
+    }
+    batching_ = was_batching;
+    if (batching_) return;
+    flush_output();
+    progress();   // the flush may have made room to read again
+}
+
+void Connection::process_staged() {
+    const ServerOptions& options = loop_.options();
+    while (!closed() && reading_ && !frame_) {
+        const size_t available = staged_end_ - staged_begin_;
+        if (available < 4) return;
+        const uint8_t* at = staging_.get() + staged_begin_;
+        const int32_t length = static_cast<int32_t>(load_be32(at));
+        if (length < 0 || static_cast<size_t>(length) > options.max_request_size) {
+            handle_close(next_seq_, "frame length " + std::to_string(length) +
+                                        (length < 0 ? " is negative"
+                                                    : " is over the maximum request size " +
+                                                          std::to_string(options.max_request_size)));
+            return;
+        }
+        if (length < 8) {
+            handle_close(next_seq_, "a frame of " + std::to_string(length) + " bytes cannot hold a request header");
+            return;
+        }
+        const size_t size = static_cast<size_t>(length);
+        if (4 + size > staging_size) {   // too large for staging: the rest goes straight into its buffer
+            start_frame(size);
+            return;
+        }
+        if (available < 4 + size) return;
+        auto frame = std::make_shared_for_overwrite<uint8_t[]>(size);
+        std::memcpy(frame.get(), at + 4, size);
+        staged_begin_ += 4 + size;
+        handle_frame(std::move(frame), size);
+        if (!closed() && reading_ &&
+            (in_flight() >= std::max<size_t>(1, options.max_in_flight_requests) ||
+             pending_output() > options.max_pending_output))
+            pause_reading();
+    }
+}
+
+void Connection::start_frame(size_t size) {
+    frame_ = std::make_shared_for_overwrite<uint8_t[]>(size);
+    frame_size_ = size;
+    // The frame is larger than staging, so whatever is staged belongs to it.
+    frame_have_ = staged_end_ - staged_begin_ - 4;
+    std::memcpy(frame_.get(), staging_.get() + staged_begin_ + 4, frame_have_);
+    staged_begin_ = staged_end_ = 0;
+}
+
+void Connection::handle_frame(std::shared_ptr<uint8_t[]> frame, size_t size) {
+    const uint8_t* data = frame.get();
+    const int16_t key = load_be16(data);
+    const int16_t version = load_be16(data + 2);
+    const int32_t correlation_id = static_cast<int32_t>(load_be32(data + 4));
+    const ApiInfo* api = find_api(key);
+    if (api == nullptr) {
+        handle_close(next_seq_, "unknown API key " + std::to_string(key) + " (version " + std::to_string(version) +
+                                    ", correlation id " + std::to_string(correlation_id) + ")");
+        return;
+    }
+    std::shared_ptr<const void> owner(frame, data);
+    Reader reader(data, size, owner);
+    RequestHeader header;
+    try {
+        header.decode(reader, request_header_version(*api, version));
+    } catch (const DecodeError& e) {
+        handle_close(next_seq_, "cannot decode the request header of " + api_description(key, version) +
+                                    " (correlation id " + std::to_string(correlation_id) + "): " + e.what());
+        return;
+    }
+    RequestHeaderInfo info;
+    info.api_key = key;
+    info.api_version = version;
+    info.correlation_id = correlation_id;
+    info.client_id = std::move(header.client_id);
+    info.response_header_version = response_header_version(*api, version);
+    Bytes body(std::move(owner), data + reader.position(), size - reader.position());
+
+    const uint64_t seq = next_seq_++;
+    auto exchange = std::make_shared<ConnectionExchange>(std::move(info), std::move(body), shared_from_this(), seq);
+    try {
+        loop_.dispatcher().dispatch(exchange);
+    } catch (const std::exception& e) {
+        log_line("dispatching " + api_description(key, version) + " failed: " + e.what());
+        exchange->close_connection("dispatch failed");
+    }
+}
+
+void Connection::deliver(uint64_t seq, std::optional<Writer> response) {
+    if (closed()) return;
+    if (seq != next_send_) {
+        parked_.emplace(seq, std::move(response));
+        return;
+    }
+    if (next_send_ < close_at_) {
+        if (response) append_output(std::move(*response));
+        ++next_send_;
+    }
+    while (next_send_ < close_at_ && !parked_.empty() && parked_.begin()->first == next_send_) {
+        auto node = parked_.extract(parked_.begin());
+        if (node.mapped()) append_output(std::move(*node.mapped()));
+        ++next_send_;
+    }
+    if (!batching_) flush_output();
+    progress();
+}
+
+void Connection::handle_close(uint64_t seq, const std::string& reason) {
+    if (closed()) return;
+    if (!closing_) {
+        closing_ = true;
+        log_line("closing " + *peer_ + ": " + reason);
+        stop_reading();
+    }
+    close_at_ = std::min(close_at_, seq);
+    progress();
+}
+
+void Connection::append_output(Writer&& response) {
+    std::shared_ptr<Writer> keep;   // made on the first large segment, shared by all of them
+    const std::vector<Writer::Segment> segments = response.segments();
+    for (const Writer::Segment& s : segments) {
+        if (s.size < Writer::zero_copy_threshold) {
+            if (evbuffer_add(output_, s.data, s.size) != 0) throw std::bad_alloc();
+            continue;
+        }
+        if (!keep) keep = std::make_shared<Writer>(std::move(response));   // moving keeps the buffers where they are
+        auto* holder = new std::shared_ptr<Writer>(keep);
+        const auto release = [](const void*, size_t, void* extra) { delete static_cast<std::shared_ptr<Writer>*>(extra); };
+        if (evbuffer_add_reference(output_, s.data, s.size, release, holder) != 0) {
+            delete holder;
+            throw std::bad_alloc();
+        }
+    }
+}
+
+void Connection::flush_output() {
+    if (closed()) return;
+    while (evbuffer_get_length(output_) > 0) {
+        iovec vec[max_iovecs];
+        const int n = evbuffer_peek(output_, -1, nullptr, vec, max_iovecs);
+        msghdr message{};
+        message.msg_iov = vec;
+        message.msg_iovlen = static_cast<size_t>(std::min(n, max_iovecs));
+        const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (!is_disconnect(errno)) log_line("closing " + *peer_ + ": write failed: " + std::strerror(errno));
+            close_now();
+            return;
+        }
+        evbuffer_drain(output_, static_cast<size_t>(sent));
+    }
+    if (evbuffer_get_length(output_) == 0) {
+        if (writing_) {
+            event_del(write_event_);
+            writing_ = false;
+        }
+        if (flushing_) close_now();
+        return;
+    }
+    if (!writing_ || flushing_) {   // while closing, every bit of progress restarts the timeout
+        event_add(write_event_, flushing_ ? &flush_timeout : nullptr);
+        writing_ = true;
+    }
+}
+
+void Connection::progress() {
+    if (closed()) return;
+    if (closing_) {
+        if (next_send_ >= close_at_) flush_then_close();
+        return;
+    }
+    if (draining_) {
+        if (next_send_ == next_seq_) flush_then_close();
+        return;
+    }
+    const ServerOptions& options = loop_.options();
+    const size_t max_in_flight = std::max<size_t>(1, options.max_in_flight_requests);
+    if (reading_ && (in_flight() >= max_in_flight || pending_output() > options.max_pending_output))
+        pause_reading();
+    else if (paused_ && in_flight() <= max_in_flight / 2 && pending_output() <= options.max_pending_output / 2)
+        resume_reading();
+}
+
+void Connection::stop_reading() {
+    if (!reading_) return;
+    event_del(read_event_);
+    reading_ = false;
+}
+
+void Connection::pause_reading() {
+    paused_ = true;
+    stop_reading();
+}
+
+void Connection::resume_reading() {
+    paused_ = false;
+    event_add(read_event_, nullptr);
+    reading_ = true;
+    // Frames already staged would otherwise wait for the client to send more.  Through the loop,
+    // not from here: we may be deep inside a read already.
+    if (staged_end_ > staged_begin_) event_active(read_event_, EV_READ, 1);
+}
+
+void Connection::flush_then_close() {
+    if (flushing_ || closed()) return;
+    flushing_ = true;
+    stop_reading();
+    if (!batching_) flush_output();   // closes at once when nothing is left to send
+}
+
+void Connection::drain() {
+    if (closed()) return;
+    draining_ = true;
+    stop_reading();
+    progress();
+}
+
+void Connection::close_now() {
+    if (closed()) return;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        open_.store(false, std::memory_order_release);
+        inbox_.clear();
+    }
+    if (read_event_ != nullptr) event_free(read_event_);
+    if (write_event_ != nullptr) event_free(write_event_);
+    read_event_ = write_event_ = nullptr;
+    reading_ = writing_ = false;
+    if (output_ != nullptr) evbuffer_free(output_);   // releases referenced response buffers
+    output_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+    parked_.clear();
+    frame_.reset();
+    loop_.forget(this);
+}
+
+size_t Connection::pending_output() const { return output_ != nullptr ? evbuffer_get_length(output_) : 0; }
+
+} // namespace kafka::net

@@ -1,0 +1,74 @@
+// Command line over properties file over defaults; Kafka property names; clear errors.
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace gateway {
+namespace {
+
+Action parse(std::vector<std::string> args, Config& c) {
+    std::vector<const char*> argv{"kafka-gateway"};
+    for (auto& a : args) argv.push_back(a.c_str());
+    return parse_command_line(static_cast<int>(argv.size()), argv.data(), c);
+}
+
+TEST(GatewayConfig, Defaults) {
+    Config c;
+    EXPECT_EQ(parse({}, c), Action::run);
+    EXPECT_EQ(c.listen.host, "127.0.0.1");
+    EXPECT_EQ(c.listen.port, 9092);
+    EXPECT_TRUE(c.auto_create_topics);
+    EXPECT_EQ(c.advertised_listener().port, 9092);
+}
+
+TEST(GatewayConfig, FlagsBeatTheFile) {
+    char path[] = "/tmp/kgw-config-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    std::ofstream(path) << "# comment\nlisteners=PLAINTEXT://0.0.0.0:19092\nnum.partitions=6\n"
+                           "auto.create.topics.enable=false\nlog.flush.interval.messages=1\n"
+                           "log.retention.hours=2\nadvertised.listeners=PLAINTEXT://broker.example:19092\n";
+    Config c;
+    EXPECT_EQ(parse({"--listen", "127.0.0.1:29092", "--config", path}, c), Action::run);
+    EXPECT_EQ(c.listen.port, 29092);   // the flag, though the file came later on the line
+    EXPECT_EQ(c.default_partitions, 6);
+    EXPECT_FALSE(c.auto_create_topics);
+    EXPECT_EQ(c.storage.fsync, FsyncPolicy::every_batch);
+    EXPECT_EQ(c.storage.default_topic_config.retention_ms, 2 * 3600 * 1000);
+    EXPECT_EQ(c.advertised_listener().host, "broker.example");
+    std::remove(path);
+}
+
+TEST(GatewayConfig, Errors) {
+    Config c;
+    EXPECT_THROW(parse({"--listen", "nonsense"}, c), ConfigError);
+    EXPECT_THROW(parse({"--listen", "h:99999"}, c), ConfigError);
+    EXPECT_THROW(parse({"--threads"}, c), ConfigError);
+    EXPECT_THROW(parse({"--bogus"}, c), ConfigError);
+    EXPECT_THROW(parse({"--log-level", "loud"}, c), ConfigError);
+    EXPECT_THROW(parse({"--config", "/nonexistent/file"}, c), ConfigError);
+    EXPECT_THROW(apply_property(c, "num.partitions", "0"), ConfigError);
+    EXPECT_EQ(parse({"--help"}, c), Action::help);
+    EXPECT_EQ(parse({"--version"}, c), Action::version);
+}
+
+TEST(GatewayConfig, TopicConfigs) {
+    TopicConfig t;
+    EXPECT_EQ(set_topic_config(t, "retention.ms", "1000"), "");
+    EXPECT_EQ(t.retention_ms, 1000);
+    EXPECT_EQ(set_topic_config(t, "message.timestamp.type", "LogAppendTime"), "");
+    EXPECT_TRUE(t.log_append_time);
+    EXPECT_NE(set_topic_config(t, "retention.ms", "soon"), "");
+    EXPECT_NE(set_topic_config(t, "cleanup.policy", "compact"), "");
+    EXPECT_EQ(set_topic_config(t, "compression.type", "zstd"), "");
+    EXPECT_EQ(t.other["compression.type"], "zstd");
+}
+
+} // namespace
+} // namespace gateway

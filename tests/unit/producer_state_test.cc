@@ -1,0 +1,49 @@
+// Idempotent producer rules: retries of the last five batches are duplicates, gaps are out of order,
+// old epochs are fenced, a new epoch restarts at sequence 0.
+#include "gateway/producer_state.h"
+
+#include <gtest/gtest.h>
+
+namespace gateway {
+namespace {
+
+const TopicPartition tp{"t", 0};
+
+TEST(ProducerState, SequencesDuplicatesAndGaps) {
+    ProducerStates s;
+    EXPECT_EQ(s.check(tp, {7, 0, 0, 9}).error, ErrorCode::none);
+    s.record(tp, {7, 0, 0, 9}, 100);
+    EXPECT_EQ(s.check(tp, {7, 0, 10, 19}).error, ErrorCode::none);
+    s.record(tp, {7, 0, 10, 19}, 110);
+    auto dup = s.check(tp, {7, 0, 0, 9});
+    EXPECT_TRUE(dup.duplicate);
+    EXPECT_EQ(dup.duplicate_base_offset, 100);
+    EXPECT_EQ(s.check(tp, {7, 0, 25, 30}).error, ErrorCode::out_of_order_sequence_number);
+    EXPECT_EQ(s.check(tp, {7, -1, 20, 29}).error, ErrorCode::invalid_producer_epoch);
+    EXPECT_EQ(s.check(tp, {7, 1, 5, 9}).error, ErrorCode::out_of_order_sequence_number);
+    EXPECT_EQ(s.check(tp, {7, 1, 0, 4}).error, ErrorCode::none);
+    // Another partition and another producer have their own sequences.
+    EXPECT_EQ(s.check({"t", 1}, {7, 0, 0, 0}).error, ErrorCode::none);
+    EXPECT_EQ(s.check(tp, {8, 0, 0, 0}).error, ErrorCode::none);
+}
+
+TEST(ProducerState, OnlyTheLastFiveBatchesAreRemembered) {
+    ProducerStates s;
+    for (int i = 0; i < 6; ++i) s.record(tp, {1, 0, i * 10, i * 10 + 9}, i * 10);
+    EXPECT_FALSE(s.check(tp, {1, 0, 0, 9}).duplicate);
+    EXPECT_TRUE(s.check(tp, {1, 0, 10, 19}).duplicate);
+}
+
+TEST(ProducerState, SequenceWrapsAtInt32Max) {
+    ProducerStates s;
+    s.record(tp, {1, 0, INT32_MAX - 9, INT32_MAX}, 0);
+    EXPECT_EQ(s.check(tp, {1, 0, 0, 5}).error, ErrorCode::none);
+}
+
+TEST(ProducerState, ProducerIdsAreUnique) {
+    ProducerStates s;
+    EXPECT_NE(s.allocate_producer_id(), s.allocate_producer_id());
+}
+
+} // namespace
+} // namespace gateway
