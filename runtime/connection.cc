@@ -2,6 +2,7 @@
 
 #include "generated/api_table.h"
 #include "generated/request_header.h"
+#include "runtime/log.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -17,7 +18,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -94,7 +94,7 @@ public:
 protected:
     void complete(std::optional<Writer> response) override {
         if (answered_.exchange(true, std::memory_order_acq_rel)) {
-            log_line(*peer_ + ": second response to " + api_description(header().api_key, version()) + " ignored");
+            log_error("server", *peer_ + ": second response to " + api_description(header().api_key, version()) + " ignored");
             return;
         }
         if (auto c = connection_.lock()) c->complete(seq_, std::move(response));
@@ -108,8 +108,6 @@ private:
 };
 
 } // namespace
-
-void log_line(const std::string& line) { std::fprintf(stderr, "[server] %s\n", line.c_str()); }
 
 // --- Loop ----------------------------------------------------------------------------------------
 
@@ -183,7 +181,7 @@ void Loop::on_wake(int, short, void* arg) {
         try {
             task();
         } catch (const std::exception& e) {
-            log_line(std::string("event loop task failed: ") + e.what());
+            log_error("server", std::string("event loop task failed: ") + e.what());
         }
     }
 }
@@ -201,12 +199,12 @@ void Loop::on_accept(evconnlistener*, int fd, sockaddr* address, int, void* arg)
         self->connections_.emplace(connection.get(), connection);
         connection->start();
     } catch (const std::exception& e) {
-        log_line("cannot accept " + peer_name(address) + ": " + e.what());
+        log_error("server", "cannot accept " + peer_name(address) + ": " + e.what());
     }
 }
 
 void Loop::on_accept_error(evconnlistener*, void*) {
-    log_line(std::string("accept failed: ") + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    log_error("server", std::string("accept failed: ") + evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
 void Loop::stop_listening() {
@@ -246,7 +244,7 @@ void Loop::forget(Connection* connection) {
 // --- Connection ----------------------------------------------------------------------------------
 
 Connection::Connection(Loop& loop, int fd, std::string peer)
-  : loop_(loop), fd_(fd), peer_(std::make_shared<const std::string>(std::move(peer))),
+  : loop_(loop), loop_thread_(std::this_thread::get_id()), fd_(fd), peer_(std::make_shared<const std::string>(std::move(peer))),
     staging_(std::make_unique_for_overwrite<uint8_t[]>(staging_size)) {}
 
 Connection::~Connection() {
@@ -262,7 +260,7 @@ void Connection::start() {
     write_event_ = event_new(loop_.base(), fd_, EV_WRITE | EV_PERSIST, on_writable, this);
     output_ = evbuffer_new();
     if (read_event_ == nullptr || write_event_ == nullptr || output_ == nullptr) {
-        log_line("cannot set up the connection from " + *peer_);
+        log_error("server", "cannot set up the connection from " + *peer_);
         close_now();
         return;
     }
@@ -272,13 +270,17 @@ void Connection::start() {
 
 // Any thread ------------------------------------------------------------------------------------
 
+// Neither touches the loop unless the connection is open: a handler may answer after the server
+// is gone, and then only this object (kept alive by the caller) is left.
 void Connection::complete(uint64_t seq, std::optional<Writer> response) {
-    if (loop_.in_loop_thread()) deliver(seq, std::move(response));
+    if (!open()) return;
+    if (std::this_thread::get_id() == loop_thread_) deliver(seq, std::move(response));
     else post_to_loop({seq, std::move(response), std::nullopt});
 }
 
 void Connection::request_close(uint64_t seq, std::string reason) {
-    if (loop_.in_loop_thread()) handle_close(seq, reason);
+    if (!open()) return;
+    if (std::this_thread::get_id() == loop_thread_) handle_close(seq, reason);
     else post_to_loop({seq, std::nullopt, std::move(reason)});
 }
 
@@ -319,7 +321,7 @@ void Connection::on_readable(int, short, void* arg) {
     try {
         self->read_socket();
     } catch (const std::exception& e) {
-        log_line("closing " + *self->peer_ + ": " + e.what());
+        log_error("server", "closing " + *self->peer_ + ": " + e.what());
         self->close_now();
     }
 }
@@ -327,7 +329,7 @@ void Connection::on_readable(int, short, void* arg) {
 void Connection::on_writable(int, short what, void* arg) {
     auto self = static_cast<Connection*>(arg)->shared_from_this();
     if (what & EV_TIMEOUT) {
-        log_line("closing " + *self->peer_ + ": it read nothing for " + std::to_string(flush_timeout.tv_sec) + " s");
+        log_warn("server", "closing " + *self->peer_ + ": it read nothing for " + std::to_string(flush_timeout.tv_sec) + " s");
         self->close_now();
         return;
     }
@@ -335,7 +337,7 @@ void Connection::on_writable(int, short what, void* arg) {
         self->flush_output();
         self->progress();
     } catch (const std::exception& e) {
-        log_line("closing " + *self->peer_ + ": " + e.what());
+        log_error("server", "closing " + *self->peer_ + ": " + e.what());
         self->close_now();
     }
 }
@@ -369,7 +371,7 @@ void Connection::read_socket() {
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (!is_disconnect(errno)) log_line("closing " + *peer_ + ": read failed: " + std::strerror(errno));
+            if (!is_disconnect(errno)) log_warn("server", "closing " + *peer_ + ": read failed: " + std::strerror(errno));
             close_now();
             break;
         }
@@ -466,7 +468,7 @@ void Connection::handle_frame(std::shared_ptr<uint8_t[]> frame, size_t size) {
     try {
         loop_.dispatcher().dispatch(exchange);
     } catch (const std::exception& e) {
-        log_line("dispatching " + api_description(key, version) + " failed: " + e.what());
+        log_error("server", "dispatching " + api_description(key, version) + " failed: " + e.what());
         exchange->close_connection("dispatch failed");
     }
 }
@@ -494,7 +496,7 @@ void Connection::handle_close(uint64_t seq, const std::string& reason) {
     if (closed()) return;
     if (!closing_) {
         closing_ = true;
-        log_line("closing " + *peer_ + ": " + reason);
+        log_warn("server", "closing " + *peer_ + ": " + reason);
         stop_reading();
     }
     close_at_ = std::min(close_at_, seq);
@@ -531,7 +533,7 @@ void Connection::flush_output() {
         if (sent < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (!is_disconnect(errno)) log_line("closing " + *peer_ + ": write failed: " + std::strerror(errno));
+            if (!is_disconnect(errno)) log_warn("server", "closing " + *peer_ + ": write failed: " + std::strerror(errno));
             close_now();
             return;
         }

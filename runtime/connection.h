@@ -34,8 +34,6 @@ struct sockaddr;
 
 namespace kafka::net {
 
-void log_line(const std::string& line);   // "[server] line" on stderr
-
 class Connection;
 
 class Loop {
@@ -92,7 +90,7 @@ private:
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(Loop& loop, int fd, std::string peer);
+    Connection(Loop& loop, int fd, std::string peer);   // on the loop's thread
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -141,6 +139,7 @@ private:
     size_t pending_output() const;
 
     Loop& loop_;
+    const std::thread::id loop_thread_;   // made on its loop's thread, and never moves
     int fd_;
     std::shared_ptr<const std::string> peer_;
     std::atomic<bool> open_{true};

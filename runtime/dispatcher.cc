@@ -2,8 +2,8 @@
 
 #include "generated/api_table.h"
 #include "generated/api_versions_response.h"
+#include "runtime/log.h"
 
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -76,8 +76,8 @@ void Dispatcher::dispatch(const ExchangePtr& exchange) const {
                                    " request: " + e.what());
     } catch (const std::exception& e) {
         // A handler bug, not the peer's fault; the connection cannot go on without this response.
-        std::fprintf(stderr, "[server] handler for %s v%d failed: %s\n", api_name(h.api_key).c_str(),
-                     h.api_version, e.what());
+        log_error("server", "handler for " + api_name(h.api_key) + " v" + std::to_string(h.api_version) +
+                                " failed: " + e.what());
         exchange->close_connection("handler failed");
     }
 }

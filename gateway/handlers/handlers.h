@@ -16,6 +16,8 @@ void register_init_producer_id(kafka::Dispatcher& d, Broker& b);
 void register_create_topics(kafka::Dispatcher& d, Broker& b);
 void register_delete_topics(kafka::Dispatcher& d, Broker& b);
 void register_describe_cluster(kafka::Dispatcher& d, Broker& b);
+void register_describe_configs(kafka::Dispatcher& d, Broker& b);
+void register_create_partitions(kafka::Dispatcher& d, Broker& b);
 
 inline void register_all_handlers(kafka::Dispatcher& d, Broker& b) {
     register_api_versions(d, b);
@@ -27,6 +29,8 @@ inline void register_all_handlers(kafka::Dispatcher& d, Broker& b) {
     register_create_topics(d, b);
     register_delete_topics(d, b);
     register_describe_cluster(d, b);
+    register_describe_configs(d, b);
+    register_create_partitions(d, b);
 }
 
 } // namespace gateway
