@@ -54,8 +54,9 @@ void FetchWaiters::timer_loop() {
             by_deadline_.erase(first);
             continue;
         }
-        if (Clock::now() < first->first) {
-            changed_.wait_until(lock, first->first);
+        // A copy: shutdown() may free the node while wait_until has the mutex released.
+        if (const auto until = first->first; Clock::now() < until) {
+            changed_.wait_until(lock, until);
             continue;
         }
         auto w = first->second;

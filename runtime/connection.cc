@@ -1,5 +1,7 @@
 #include "runtime/connection.h"
 
+#include "runtime/request_frame.h"
+
 #include "generated/api_table.h"
 #include "generated/request_header.h"
 #include "runtime/log.h"
@@ -34,7 +36,6 @@ constexpr timeval flush_timeout{30, 0};           // a closing connection whose 
 uint32_t load_be32(const uint8_t* p) {
     return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
 }
-int16_t load_be16(const uint8_t* p) { return static_cast<int16_t>(static_cast<uint16_t>(p[0] << 8 | p[1])); }
 
 std::string peer_name(const sockaddr* address) {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -436,32 +437,16 @@ void Connection::start_frame(size_t size) {
 
 void Connection::handle_frame(std::shared_ptr<uint8_t[]> frame, size_t size) {
     const uint8_t* data = frame.get();
-    const int16_t key = load_be16(data);
-    const int16_t version = load_be16(data + 2);
-    const int32_t correlation_id = static_cast<int32_t>(load_be32(data + 4));
-    const ApiInfo* api = find_api(key);
-    if (api == nullptr) {
-        handle_close(next_seq_, "unknown API key " + std::to_string(key) + " (version " + std::to_string(version) +
-                                    ", correlation id " + std::to_string(correlation_id) + ")");
-        return;
-    }
-    std::shared_ptr<const void> owner(frame, data);
-    Reader reader(data, size, owner);
-    RequestHeader header;
+    RequestFrame request;
     try {
-        header.decode(reader, request_header_version(*api, version));
-    } catch (const DecodeError& e) {
-        handle_close(next_seq_, "cannot decode the request header of " + api_description(key, version) +
-                                    " (correlation id " + std::to_string(correlation_id) + "): " + e.what());
+        request = parse_request_frame(Bytes(std::shared_ptr<const void>(frame, data), data, size));
+    } catch (const ProtocolFault& e) {
+        handle_close(next_seq_, e.what());
         return;
     }
-    RequestHeaderInfo info;
-    info.api_key = key;
-    info.api_version = version;
-    info.correlation_id = correlation_id;
-    info.client_id = std::move(header.client_id);
-    info.response_header_version = response_header_version(*api, version);
-    Bytes body(std::move(owner), data + reader.position(), size - reader.position());
+    RequestHeaderInfo info = std::move(request.header);
+    Bytes body = std::move(request.body);
+    const int16_t key = info.api_key, version = info.api_version;
 
     const uint64_t seq = next_seq_++;
     auto exchange = std::make_shared<ConnectionExchange>(std::move(info), std::move(body), shared_from_this(), seq);

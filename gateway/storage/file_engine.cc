@@ -111,8 +111,10 @@ void FileEngine::load_topics() {
         const std::string dir = e.path().filename().string();
         const size_t dash = dir.rfind('-');
         int32_t partition = -1;
-        if (dash != std::string::npos)
-            std::from_chars(dir.data() + dash + 1, dir.data() + dir.size(), partition);
+        if (dash != std::string::npos) {
+            auto [end, ec] = std::from_chars(dir.data() + dash + 1, dir.data() + dir.size(), partition);
+            if (ec != std::errc() || end != dir.data() + dir.size()) partition = -1;
+        }
         auto topic = dash == std::string::npos ? topics_.end() : topics_.find(dir.substr(0, dash));
         if (topic == topics_.end() || partition < 0 || partition >= topic->second.info.partitions)
             log_storage("ignoring " + e.path().string() + ": no topic metadata names it");

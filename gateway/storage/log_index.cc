@@ -84,7 +84,8 @@ void IndexFile::remove() const {
 
 const uint8_t* IndexFile::entry(size_t i) const {
     if (file_) return active_entries_.data() + i * entry_size_;
-    if (!sealed_mapping_) sealed_mapping_ = FileMapping::map(FileDescriptor::open(path_, O_RDONLY), count_ * entry_size_);
+    if (!sealed_mapping_)
+        sealed_mapping_ = FileMapping::map(FileDescriptor::open(path_, O_RDONLY), count_ * entry_size_);
     return sealed_mapping_->data() + i * entry_size_;
 }
 

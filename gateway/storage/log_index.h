@@ -60,7 +60,8 @@ struct OffsetIndexEntry {
 class OffsetIndex {
 public:
     static constexpr size_t entry_size = 8;
-    OffsetIndex(std::filesystem::path path, int64_t base_offset) : file_(std::move(path), entry_size), base_offset_(base_offset) {}
+    OffsetIndex(std::filesystem::path path, int64_t base_offset)
+      : file_(std::move(path), entry_size), base_offset_(base_offset) {}
 
     IndexFile& file() { return file_; }
     const IndexFile& file() const { return file_; }
@@ -85,7 +86,8 @@ struct TimeIndexEntry {
 class TimeIndex {
 public:
     static constexpr size_t entry_size = 12;
-    TimeIndex(std::filesystem::path path, int64_t base_offset) : file_(std::move(path), entry_size), base_offset_(base_offset) {}
+    TimeIndex(std::filesystem::path path, int64_t base_offset)
+      : file_(std::move(path), entry_size), base_offset_(base_offset) {}
 
     IndexFile& file() { return file_; }
     const IndexFile& file() const { return file_; }

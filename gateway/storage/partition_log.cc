@@ -44,10 +44,12 @@ PartitionLog::PartitionLog(std::filesystem::path dir, TopicPartition tp, const S
 
 uint64_t PartitionLog::segment_bytes() const {
     // Kafka's segment.bytes is an int; positions in the offset index are u32.
-    return static_cast<uint64_t>(std::clamp<int64_t>(settings_.config.segment_bytes, 1, std::numeric_limits<int32_t>::max()));
+    return static_cast<uint64_t>(
+        std::clamp<int64_t>(settings_.config.segment_bytes, 1, std::numeric_limits<int32_t>::max()));
 }
 
-std::shared_ptr<PartitionLog> PartitionLog::create(std::filesystem::path dir, TopicPartition tp, const Settings& settings) {
+std::shared_ptr<PartitionLog> PartitionLog::create(std::filesystem::path dir, TopicPartition tp,
+                                                   const Settings& settings) {
     if (std::filesystem::exists(dir)) {
         log_storage("removing " + dir.string() + ", left over from a topic that no longer exists");
         std::filesystem::remove_all(dir);
@@ -59,7 +61,8 @@ std::shared_ptr<PartitionLog> PartitionLog::create(std::filesystem::path dir, To
     return log;
 }
 
-std::shared_ptr<PartitionLog> PartitionLog::open(std::filesystem::path dir, TopicPartition tp, const Settings& settings) {
+std::shared_ptr<PartitionLog> PartitionLog::open(std::filesystem::path dir, TopicPartition tp,
+                                                 const Settings& settings) {
     std::shared_ptr<PartitionLog> log(new PartitionLog(std::move(dir), std::move(tp), settings));
     const std::filesystem::path& d = log->dir_;
     std::vector<int64_t> bases;
@@ -121,9 +124,11 @@ void PartitionLog::roll_if_needed(uint64_t append_size, int64_t append_offsets, 
     const Segment& current = active();
     if (current.empty()) return;
     const bool full = current.size() + append_size > segment_bytes();
-    const bool old = settings_.config.segment_ms >= 0 && now - current.roll_clock_start_ms() > settings_.config.segment_ms;
+    const int64_t segment_ms = settings_.config.segment_ms;
+    const bool old = segment_ms >= 0 && now - current.roll_clock_start_ms() > segment_ms;
     // Offsets relative to the base are u32 in the indexes; Kafka rolls at Int.MaxValue.
-    const bool offsets_exhausted = high_watermark_ + append_offsets - 1 - current.base_offset() > std::numeric_limits<int32_t>::max();
+    const bool offsets_exhausted =
+        high_watermark_ + append_offsets - 1 - current.base_offset() > std::numeric_limits<int32_t>::max();
     if (!full && !old && !offsets_exhausted) return;
     std::unique_ptr<Segment> next = Segment::create(dir_, high_watermark_, segment_bytes());
     active().seal(sync_on_roll());
@@ -176,7 +181,8 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes) const {
     try {
         const Segment& segment = **segment_holding(offset);
         std::optional<BatchLocation> batch = segment.find_batch(offset);
-        if (!batch) throw kafka::DecodeError(kafka::DecodeErrc::truncated, "no batch holds offset " + std::to_string(offset));
+        if (!batch)
+            throw kafka::DecodeError(kafka::DecodeErrc::truncated, "no batch holds offset " + std::to_string(offset));
         result.records = segment.read_batches(batch->position, max_bytes);
     } catch (const kafka::DecodeError& e) {
         log_storage(name_of(tp_) + ": read at offset " + std::to_string(offset) + " found a corrupt log: " + e.what());
@@ -233,8 +239,10 @@ TimestampOffset PartitionLog::max_timestamp() const {
             if (!best || (*it)->max_timestamp() > best->max_timestamp()) best = it->get();
         if (best->max_timestamp() >= 0 && best->offset_of_max_timestamp() >= log_start_offset_) {
             std::optional<BatchLocation> at = best->find_batch(best->offset_of_max_timestamp());
-            kafka::RecordBatchReader batches(at ? best->view_from(at->position) : kafka::Bytes(), kafka::PartialTail::reject);
-            if (std::optional<kafka::RecordBatch> b = batches.next()) return record_with_max_timestamp(*b, log_start_offset_);
+            kafka::RecordBatchReader batches(at ? best->view_from(at->position) : kafka::Bytes(),
+                                             kafka::PartialTail::reject);
+            if (std::optional<kafka::RecordBatch> b = batches.next())
+                return record_with_max_timestamp(*b, log_start_offset_);
         }
         // The largest timestamp lies below the log start (DeleteRecords cut into its segment), or no
         // batch has one: look at every batch still in the log.

@@ -59,7 +59,8 @@ PreparedAppend prepare_append(std::span<const uint8_t> input, std::optional<int6
     try {
         while (true) {
             // Only v2 batches are stored (legacy message sets are converted, or refused, by the caller).
-            if (input.size() - position > kafka::batch_offset::magic && input[position + kafka::batch_offset::magic] != 2)
+            const size_t magic_at = position + kafka::batch_offset::magic;
+            if (magic_at < input.size() && input[magic_at] != 2)
                 return failure(StorageErrc::invalid_record);
             std::optional<kafka::RecordBatch> batch = reader.next();
             if (!batch) break;

@@ -99,7 +99,8 @@ Segment::Segment(const std::filesystem::path& dir, int64_t base_offset, uint64_t
     time_index_(file_path(dir, base_offset, ".timeindex"), base_offset),
     offset_of_max_timestamp_(base_offset) {}
 
-std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size) {
+std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64_t base_offset,
+                                         uint64_t expected_size) {
     std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
     s->log_ = std::make_shared<FileDescriptor>(
         FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT | O_TRUNC));
@@ -109,9 +110,11 @@ std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64
     return s;
 }
 
-std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size) {
+std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int64_t base_offset,
+                                          uint64_t expected_size) {
     std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
-    s->log_ = std::make_shared<FileDescriptor>(FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT));
+    s->log_ = std::make_shared<FileDescriptor>(
+        FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT));
     s->offset_index_.file().start_empty();
     s->time_index_.file().start_empty();
     s->roll_clock_start_ms_ = now_ms();
@@ -120,10 +123,12 @@ std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int6
     ScanResult scan{0, base_offset, {}};
     if (file_size > 0) {
         std::shared_ptr<const FileMapping> whole = FileMapping::map(*s->log_, file_size);
-        scan = check_batches(whole->data(), file_size, 0, base_offset, [&](uint64_t position, const kafka::RecordBatchHeader& h) {
-            if (position == 0 && h.max_timestamp >= 0) s->roll_clock_start_ms_ = std::min(h.max_timestamp, s->roll_clock_start_ms_);
+        auto on_batch = [&](uint64_t position, const kafka::RecordBatchHeader& h) {
+            if (position == 0 && h.max_timestamp >= 0)
+                s->roll_clock_start_ms_ = std::min(h.max_timestamp, s->roll_clock_start_ms_);
             s->index_batch(position, h.base_offset, int64_t{h.last_offset_delta} + 1, h.max_timestamp, h.total_size());
-        });
+        };
+        scan = check_batches(whole->data(), file_size, 0, base_offset, on_batch);
     }
     if (scan.end < file_size) {
         log_storage(s->log_->path().string() + ": cut " + std::to_string(file_size - scan.end) +

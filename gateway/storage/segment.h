@@ -38,15 +38,18 @@ public:
     static constexpr uint64_t index_interval_bytes = 4096; // Kafka's index.interval.bytes
 
     // DIR/<20-digit base offset><extension>.
-    static std::filesystem::path file_path(const std::filesystem::path& dir, int64_t base_offset, const char* extension);
+    static std::filesystem::path file_path(const std::filesystem::path& dir, int64_t base_offset,
+                                           const char* extension);
     // The base offset a segment file's name says, if it is named like one.
     static std::optional<int64_t> base_offset_of(const std::filesystem::path& file);
 
     // A new, empty, active segment.  `expected_size` (segment.bytes) sizes the read mapping.
-    static std::unique_ptr<Segment> create(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size);
+    static std::unique_ptr<Segment> create(const std::filesystem::path& dir, int64_t base_offset,
+                                           uint64_t expected_size);
     // The last segment at startup: every batch is checked (framing, CRC, offsets following on), the
     // log is cut after the last sound one, the indexes are rebuilt, and the segment is active.
-    static std::unique_ptr<Segment> recover(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size);
+    static std::unique_ptr<Segment> recover(const std::filesystem::path& dir, int64_t base_offset,
+                                            uint64_t expected_size);
     // An older segment at startup, checked cheaply: index files whole and pointing inside the log, the
     // batches after the last index entry sound up to the end of the file, and ending just before
     // next_segment_base.  Nothing when a check fails (the caller then recovers it).
@@ -94,7 +97,8 @@ private:
 
     // Index bookkeeping for a batch stored at `position`; the same for appends and rebuilds, so that a
     // rebuilt index equals the one written live.
-    void index_batch(uint64_t position, int64_t base_offset, int64_t offset_count, int64_t max_timestamp, uint64_t size);
+    void index_batch(uint64_t position, int64_t base_offset, int64_t offset_count, int64_t max_timestamp,
+                     uint64_t size);
     void append_time_entry_if_newer();
     const FileMapping& mapping_covering(uint64_t end) const;
 

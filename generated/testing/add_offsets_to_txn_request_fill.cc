@@ -17,6 +17,7 @@ void fill(AddOffsetsToTxnRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase add_offsets_to_txn_request_case;
-const MessageCase add_offsets_to_txn_request_case{"AddOffsetsToTxnRequest", 0, 4, &check_round_trip<AddOffsetsToTxnRequest>};
+const MessageCase add_offsets_to_txn_request_case{"AddOffsetsToTxnRequest", 25, 0, 4,
+                                   &check_round_trip<AddOffsetsToTxnRequest>, &random_encoding<AddOffsetsToTxnRequest>};
 
 } // namespace kafka::testing

@@ -15,6 +15,7 @@ void fill(AddOffsetsToTxnResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase add_offsets_to_txn_response_case;
-const MessageCase add_offsets_to_txn_response_case{"AddOffsetsToTxnResponse", 0, 4, &check_round_trip<AddOffsetsToTxnResponse>};
+const MessageCase add_offsets_to_txn_response_case{"AddOffsetsToTxnResponse", 25, 0, 4,
+                                   &check_round_trip<AddOffsetsToTxnResponse>, &random_encoding<AddOffsetsToTxnResponse>};
 
 } // namespace kafka::testing

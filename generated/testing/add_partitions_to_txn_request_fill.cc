@@ -61,6 +61,7 @@ void fill(AddPartitionsToTxnRequest& m, [[maybe_unused]] int16_t version, [[mayb
 }
 
 extern const MessageCase add_partitions_to_txn_request_case;
-const MessageCase add_partitions_to_txn_request_case{"AddPartitionsToTxnRequest", 0, 5, &check_round_trip<AddPartitionsToTxnRequest>};
+const MessageCase add_partitions_to_txn_request_case{"AddPartitionsToTxnRequest", 24, 0, 5,
+                                   &check_round_trip<AddPartitionsToTxnRequest>, &random_encoding<AddPartitionsToTxnRequest>};
 
 } // namespace kafka::testing

@@ -61,6 +61,7 @@ void fill(AddPartitionsToTxnResponse& m, [[maybe_unused]] int16_t version, [[may
 }
 
 extern const MessageCase add_partitions_to_txn_response_case;
-const MessageCase add_partitions_to_txn_response_case{"AddPartitionsToTxnResponse", 0, 5, &check_round_trip<AddPartitionsToTxnResponse>};
+const MessageCase add_partitions_to_txn_response_case{"AddPartitionsToTxnResponse", 24, 0, 5,
+                                   &check_round_trip<AddPartitionsToTxnResponse>, &random_encoding<AddPartitionsToTxnResponse>};
 
 } // namespace kafka::testing

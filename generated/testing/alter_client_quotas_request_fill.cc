@@ -56,6 +56,7 @@ void fill(AlterClientQuotasRequest& m, [[maybe_unused]] int16_t version, [[maybe
 }
 
 extern const MessageCase alter_client_quotas_request_case;
-const MessageCase alter_client_quotas_request_case{"AlterClientQuotasRequest", 0, 1, &check_round_trip<AlterClientQuotasRequest>};
+const MessageCase alter_client_quotas_request_case{"AlterClientQuotasRequest", 49, 0, 1,
+                                   &check_round_trip<AlterClientQuotasRequest>, &random_encoding<AlterClientQuotasRequest>};
 
 } // namespace kafka::testing

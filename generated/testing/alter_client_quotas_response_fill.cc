@@ -48,6 +48,7 @@ void fill(AlterClientQuotasResponse& m, [[maybe_unused]] int16_t version, [[mayb
 }
 
 extern const MessageCase alter_client_quotas_response_case;
-const MessageCase alter_client_quotas_response_case{"AlterClientQuotasResponse", 0, 1, &check_round_trip<AlterClientQuotasResponse>};
+const MessageCase alter_client_quotas_response_case{"AlterClientQuotasResponse", 49, 0, 1,
+                                   &check_round_trip<AlterClientQuotasResponse>, &random_encoding<AlterClientQuotasResponse>};
 
 } // namespace kafka::testing

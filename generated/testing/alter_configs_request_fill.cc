@@ -44,6 +44,7 @@ void fill(AlterConfigsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase alter_configs_request_case;
-const MessageCase alter_configs_request_case{"AlterConfigsRequest", 0, 2, &check_round_trip<AlterConfigsRequest>};
+const MessageCase alter_configs_request_case{"AlterConfigsRequest", 33, 0, 2,
+                                   &check_round_trip<AlterConfigsRequest>, &random_encoding<AlterConfigsRequest>};
 
 } // namespace kafka::testing

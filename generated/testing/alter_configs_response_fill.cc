@@ -33,6 +33,7 @@ void fill(AlterConfigsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase alter_configs_response_case;
-const MessageCase alter_configs_response_case{"AlterConfigsResponse", 0, 2, &check_round_trip<AlterConfigsResponse>};
+const MessageCase alter_configs_response_case{"AlterConfigsResponse", 33, 0, 2,
+                                   &check_round_trip<AlterConfigsResponse>, &random_encoding<AlterConfigsResponse>};
 
 } // namespace kafka::testing

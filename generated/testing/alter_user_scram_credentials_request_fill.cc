@@ -36,6 +36,7 @@ void fill(AlterUserScramCredentialsRequest& m, [[maybe_unused]] int16_t version,
 }
 
 extern const MessageCase alter_user_scram_credentials_request_case;
-const MessageCase alter_user_scram_credentials_request_case{"AlterUserScramCredentialsRequest", 0, 0, &check_round_trip<AlterUserScramCredentialsRequest>};
+const MessageCase alter_user_scram_credentials_request_case{"AlterUserScramCredentialsRequest", 51, 0, 0,
+                                   &check_round_trip<AlterUserScramCredentialsRequest>, &random_encoding<AlterUserScramCredentialsRequest>};
 
 } // namespace kafka::testing

@@ -28,6 +28,7 @@ void fill(AlterUserScramCredentialsResponse& m, [[maybe_unused]] int16_t version
 }
 
 extern const MessageCase alter_user_scram_credentials_response_case;
-const MessageCase alter_user_scram_credentials_response_case{"AlterUserScramCredentialsResponse", 0, 0, &check_round_trip<AlterUserScramCredentialsResponse>};
+const MessageCase alter_user_scram_credentials_response_case{"AlterUserScramCredentialsResponse", 51, 0, 0,
+                                   &check_round_trip<AlterUserScramCredentialsResponse>, &random_encoding<AlterUserScramCredentialsResponse>};
 
 } // namespace kafka::testing

@@ -19,6 +19,7 @@ void fill(ApiVersionsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase api_versions_request_case;
-const MessageCase api_versions_request_case{"ApiVersionsRequest", 0, 4, &check_round_trip<ApiVersionsRequest>};
+const MessageCase api_versions_request_case{"ApiVersionsRequest", 18, 0, 4,
+                                   &check_round_trip<ApiVersionsRequest>, &random_encoding<ApiVersionsRequest>};
 
 } // namespace kafka::testing

@@ -65,6 +65,7 @@ void fill(ApiVersionsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase api_versions_response_case;
-const MessageCase api_versions_response_case{"ApiVersionsResponse", 0, 4, &check_round_trip<ApiVersionsResponse>};
+const MessageCase api_versions_response_case{"ApiVersionsResponse", 18, 0, 4,
+                                   &check_round_trip<ApiVersionsResponse>, &random_encoding<ApiVersionsResponse>};
 
 } // namespace kafka::testing

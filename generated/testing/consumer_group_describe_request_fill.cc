@@ -17,6 +17,7 @@ void fill(ConsumerGroupDescribeRequest& m, [[maybe_unused]] int16_t version, [[m
 }
 
 extern const MessageCase consumer_group_describe_request_case;
-const MessageCase consumer_group_describe_request_case{"ConsumerGroupDescribeRequest", 0, 0, &check_round_trip<ConsumerGroupDescribeRequest>};
+const MessageCase consumer_group_describe_request_case{"ConsumerGroupDescribeRequest", 69, 0, 0,
+                                   &check_round_trip<ConsumerGroupDescribeRequest>, &random_encoding<ConsumerGroupDescribeRequest>};
 
 } // namespace kafka::testing

@@ -88,6 +88,7 @@ void fill(ConsumerGroupDescribeResponse& m, [[maybe_unused]] int16_t version, [[
 }
 
 extern const MessageCase consumer_group_describe_response_case;
-const MessageCase consumer_group_describe_response_case{"ConsumerGroupDescribeResponse", 0, 0, &check_round_trip<ConsumerGroupDescribeResponse>};
+const MessageCase consumer_group_describe_response_case{"ConsumerGroupDescribeResponse", 69, 0, 0,
+                                   &check_round_trip<ConsumerGroupDescribeResponse>, &random_encoding<ConsumerGroupDescribeResponse>};
 
 } // namespace kafka::testing

@@ -65,6 +65,7 @@ void fill(ConsumerGroupHeartbeatRequest& m, [[maybe_unused]] int16_t version, [[
 }
 
 extern const MessageCase consumer_group_heartbeat_request_case;
-const MessageCase consumer_group_heartbeat_request_case{"ConsumerGroupHeartbeatRequest", 0, 1, &check_round_trip<ConsumerGroupHeartbeatRequest>};
+const MessageCase consumer_group_heartbeat_request_case{"ConsumerGroupHeartbeatRequest", 68, 0, 1,
+                                   &check_round_trip<ConsumerGroupHeartbeatRequest>, &random_encoding<ConsumerGroupHeartbeatRequest>};
 
 } // namespace kafka::testing

@@ -49,6 +49,7 @@ void fill(ConsumerGroupHeartbeatResponse& m, [[maybe_unused]] int16_t version, [
 }
 
 extern const MessageCase consumer_group_heartbeat_response_case;
-const MessageCase consumer_group_heartbeat_response_case{"ConsumerGroupHeartbeatResponse", 0, 1, &check_round_trip<ConsumerGroupHeartbeatResponse>};
+const MessageCase consumer_group_heartbeat_response_case{"ConsumerGroupHeartbeatResponse", 68, 0, 1,
+                                   &check_round_trip<ConsumerGroupHeartbeatResponse>, &random_encoding<ConsumerGroupHeartbeatResponse>};
 
 } // namespace kafka::testing

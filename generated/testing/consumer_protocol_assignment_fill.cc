@@ -29,6 +29,7 @@ void fill(ConsumerProtocolAssignment& m, [[maybe_unused]] int16_t version, [[may
 }
 
 extern const MessageCase consumer_protocol_assignment_case;
-const MessageCase consumer_protocol_assignment_case{"ConsumerProtocolAssignment", 0, 3, &check_round_trip<ConsumerProtocolAssignment>};
+const MessageCase consumer_protocol_assignment_case{"ConsumerProtocolAssignment", -1, 0, 3,
+                                   &check_round_trip<ConsumerProtocolAssignment>, &random_encoding<ConsumerProtocolAssignment>};
 
 } // namespace kafka::testing

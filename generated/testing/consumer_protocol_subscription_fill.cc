@@ -46,6 +46,7 @@ void fill(ConsumerProtocolSubscription& m, [[maybe_unused]] int16_t version, [[m
 }
 
 extern const MessageCase consumer_protocol_subscription_case;
-const MessageCase consumer_protocol_subscription_case{"ConsumerProtocolSubscription", 0, 3, &check_round_trip<ConsumerProtocolSubscription>};
+const MessageCase consumer_protocol_subscription_case{"ConsumerProtocolSubscription", -1, 0, 3,
+                                   &check_round_trip<ConsumerProtocolSubscription>, &random_encoding<ConsumerProtocolSubscription>};
 
 } // namespace kafka::testing

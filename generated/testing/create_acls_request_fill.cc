@@ -33,6 +33,7 @@ void fill(CreateAclsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase create_acls_request_case;
-const MessageCase create_acls_request_case{"CreateAclsRequest", 0, 3, &check_round_trip<CreateAclsRequest>};
+const MessageCase create_acls_request_case{"CreateAclsRequest", 30, 0, 3,
+                                   &check_round_trip<CreateAclsRequest>, &random_encoding<CreateAclsRequest>};
 
 } // namespace kafka::testing

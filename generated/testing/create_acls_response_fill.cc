@@ -31,6 +31,7 @@ void fill(CreateAclsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase create_acls_response_case;
-const MessageCase create_acls_response_case{"CreateAclsResponse", 0, 3, &check_round_trip<CreateAclsResponse>};
+const MessageCase create_acls_response_case{"CreateAclsResponse", 30, 0, 3,
+                                   &check_round_trip<CreateAclsResponse>, &random_encoding<CreateAclsResponse>};
 
 } // namespace kafka::testing

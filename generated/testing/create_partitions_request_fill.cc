@@ -48,6 +48,7 @@ void fill(CreatePartitionsRequest& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase create_partitions_request_case;
-const MessageCase create_partitions_request_case{"CreatePartitionsRequest", 0, 3, &check_round_trip<CreatePartitionsRequest>};
+const MessageCase create_partitions_request_case{"CreatePartitionsRequest", 37, 0, 3,
+                                   &check_round_trip<CreatePartitionsRequest>, &random_encoding<CreatePartitionsRequest>};
 
 } // namespace kafka::testing

@@ -32,6 +32,7 @@ void fill(CreatePartitionsResponse& m, [[maybe_unused]] int16_t version, [[maybe
 }
 
 extern const MessageCase create_partitions_response_case;
-const MessageCase create_partitions_response_case{"CreatePartitionsResponse", 0, 3, &check_round_trip<CreatePartitionsResponse>};
+const MessageCase create_partitions_response_case{"CreatePartitionsResponse", 37, 0, 3,
+                                   &check_round_trip<CreatePartitionsResponse>, &random_encoding<CreatePartitionsResponse>};
 
 } // namespace kafka::testing

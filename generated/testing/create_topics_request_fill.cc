@@ -65,6 +65,7 @@ void fill(CreateTopicsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase create_topics_request_case;
-const MessageCase create_topics_request_case{"CreateTopicsRequest", 0, 7, &check_round_trip<CreateTopicsRequest>};
+const MessageCase create_topics_request_case{"CreateTopicsRequest", 19, 0, 7,
+                                   &check_round_trip<CreateTopicsRequest>, &random_encoding<CreateTopicsRequest>};
 
 } // namespace kafka::testing

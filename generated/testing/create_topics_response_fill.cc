@@ -72,6 +72,7 @@ void fill(CreateTopicsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase create_topics_response_case;
-const MessageCase create_topics_response_case{"CreateTopicsResponse", 0, 7, &check_round_trip<CreateTopicsResponse>};
+const MessageCase create_topics_response_case{"CreateTopicsResponse", 19, 0, 7,
+                                   &check_round_trip<CreateTopicsResponse>, &random_encoding<CreateTopicsResponse>};
 
 } // namespace kafka::testing

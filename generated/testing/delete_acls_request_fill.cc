@@ -45,6 +45,7 @@ void fill(DeleteAclsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase delete_acls_request_case;
-const MessageCase delete_acls_request_case{"DeleteAclsRequest", 0, 3, &check_round_trip<DeleteAclsRequest>};
+const MessageCase delete_acls_request_case{"DeleteAclsRequest", 31, 0, 3,
+                                   &check_round_trip<DeleteAclsRequest>, &random_encoding<DeleteAclsRequest>};
 
 } // namespace kafka::testing

@@ -57,6 +57,7 @@ void fill(DeleteAclsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase delete_acls_response_case;
-const MessageCase delete_acls_response_case{"DeleteAclsResponse", 0, 3, &check_round_trip<DeleteAclsResponse>};
+const MessageCase delete_acls_response_case{"DeleteAclsResponse", 31, 0, 3,
+                                   &check_round_trip<DeleteAclsResponse>, &random_encoding<DeleteAclsResponse>};
 
 } // namespace kafka::testing

@@ -18,6 +18,7 @@ void fill(DeleteGroupsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase delete_groups_request_case;
-const MessageCase delete_groups_request_case{"DeleteGroupsRequest", 0, 2, &check_round_trip<DeleteGroupsRequest>};
+const MessageCase delete_groups_request_case{"DeleteGroupsRequest", 42, 0, 2,
+                                   &check_round_trip<DeleteGroupsRequest>, &random_encoding<DeleteGroupsRequest>};
 
 } // namespace kafka::testing

@@ -27,6 +27,7 @@ void fill(DeleteGroupsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase delete_groups_response_case;
-const MessageCase delete_groups_response_case{"DeleteGroupsResponse", 0, 2, &check_round_trip<DeleteGroupsResponse>};
+const MessageCase delete_groups_response_case{"DeleteGroupsResponse", 42, 0, 2,
+                                   &check_round_trip<DeleteGroupsResponse>, &random_encoding<DeleteGroupsResponse>};
 
 } // namespace kafka::testing

@@ -39,6 +39,7 @@ void fill(DeleteRecordsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase delete_records_request_case;
-const MessageCase delete_records_request_case{"DeleteRecordsRequest", 0, 2, &check_round_trip<DeleteRecordsRequest>};
+const MessageCase delete_records_request_case{"DeleteRecordsRequest", 21, 0, 2,
+                                   &check_round_trip<DeleteRecordsRequest>, &random_encoding<DeleteRecordsRequest>};
 
 } // namespace kafka::testing

@@ -40,6 +40,7 @@ void fill(DeleteRecordsResponse& m, [[maybe_unused]] int16_t version, [[maybe_un
 }
 
 extern const MessageCase delete_records_response_case;
-const MessageCase delete_records_response_case{"DeleteRecordsResponse", 0, 2, &check_round_trip<DeleteRecordsResponse>};
+const MessageCase delete_records_response_case{"DeleteRecordsResponse", 21, 0, 2,
+                                   &check_round_trip<DeleteRecordsResponse>, &random_encoding<DeleteRecordsResponse>};
 
 } // namespace kafka::testing

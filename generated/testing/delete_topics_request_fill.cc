@@ -38,6 +38,7 @@ void fill(DeleteTopicsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase delete_topics_request_case;
-const MessageCase delete_topics_request_case{"DeleteTopicsRequest", 0, 6, &check_round_trip<DeleteTopicsRequest>};
+const MessageCase delete_topics_request_case{"DeleteTopicsRequest", 20, 0, 6,
+                                   &check_round_trip<DeleteTopicsRequest>, &random_encoding<DeleteTopicsRequest>};
 
 } // namespace kafka::testing

@@ -43,6 +43,7 @@ void fill(DeleteTopicsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase delete_topics_response_case;
-const MessageCase delete_topics_response_case{"DeleteTopicsResponse", 0, 6, &check_round_trip<DeleteTopicsResponse>};
+const MessageCase delete_topics_response_case{"DeleteTopicsResponse", 20, 0, 6,
+                                   &check_round_trip<DeleteTopicsResponse>, &random_encoding<DeleteTopicsResponse>};
 
 } // namespace kafka::testing

@@ -34,6 +34,7 @@ void fill(DescribeAclsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase describe_acls_request_case;
-const MessageCase describe_acls_request_case{"DescribeAclsRequest", 0, 3, &check_round_trip<DescribeAclsRequest>};
+const MessageCase describe_acls_request_case{"DescribeAclsRequest", 29, 0, 3,
+                                   &check_round_trip<DescribeAclsRequest>, &random_encoding<DescribeAclsRequest>};
 
 } // namespace kafka::testing

@@ -51,6 +51,7 @@ void fill(DescribeAclsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase describe_acls_response_case;
-const MessageCase describe_acls_response_case{"DescribeAclsResponse", 0, 3, &check_round_trip<DescribeAclsResponse>};
+const MessageCase describe_acls_response_case{"DescribeAclsResponse", 29, 0, 3,
+                                   &check_round_trip<DescribeAclsResponse>, &random_encoding<DescribeAclsResponse>};
 
 } // namespace kafka::testing

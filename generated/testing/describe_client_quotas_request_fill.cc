@@ -32,6 +32,7 @@ void fill(DescribeClientQuotasRequest& m, [[maybe_unused]] int16_t version, [[ma
 }
 
 extern const MessageCase describe_client_quotas_request_case;
-const MessageCase describe_client_quotas_request_case{"DescribeClientQuotasRequest", 0, 1, &check_round_trip<DescribeClientQuotasRequest>};
+const MessageCase describe_client_quotas_request_case{"DescribeClientQuotasRequest", 48, 0, 1,
+                                   &check_round_trip<DescribeClientQuotasRequest>, &random_encoding<DescribeClientQuotasRequest>};
 
 } // namespace kafka::testing

@@ -65,6 +65,7 @@ void fill(DescribeClientQuotasResponse& m, [[maybe_unused]] int16_t version, [[m
 }
 
 extern const MessageCase describe_client_quotas_response_case;
-const MessageCase describe_client_quotas_response_case{"DescribeClientQuotasResponse", 0, 1, &check_round_trip<DescribeClientQuotasResponse>};
+const MessageCase describe_client_quotas_response_case{"DescribeClientQuotasResponse", 48, 0, 1,
+                                   &check_round_trip<DescribeClientQuotasResponse>, &random_encoding<DescribeClientQuotasResponse>};
 
 } // namespace kafka::testing

@@ -15,6 +15,7 @@ void fill(DescribeClusterRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase describe_cluster_request_case;
-const MessageCase describe_cluster_request_case{"DescribeClusterRequest", 0, 1, &check_round_trip<DescribeClusterRequest>};
+const MessageCase describe_cluster_request_case{"DescribeClusterRequest", 60, 0, 1,
+                                   &check_round_trip<DescribeClusterRequest>, &random_encoding<DescribeClusterRequest>};
 
 } // namespace kafka::testing

@@ -41,6 +41,7 @@ void fill(DescribeClusterResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase describe_cluster_response_case;
-const MessageCase describe_cluster_response_case{"DescribeClusterResponse", 0, 1, &check_round_trip<DescribeClusterResponse>};
+const MessageCase describe_cluster_response_case{"DescribeClusterResponse", 60, 0, 1,
+                                   &check_round_trip<DescribeClusterResponse>, &random_encoding<DescribeClusterResponse>};
 
 } // namespace kafka::testing

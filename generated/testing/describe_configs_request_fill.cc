@@ -41,6 +41,7 @@ void fill(DescribeConfigsRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase describe_configs_request_case;
-const MessageCase describe_configs_request_case{"DescribeConfigsRequest", 0, 4, &check_round_trip<DescribeConfigsRequest>};
+const MessageCase describe_configs_request_case{"DescribeConfigsRequest", 32, 0, 4,
+                                   &check_round_trip<DescribeConfigsRequest>, &random_encoding<DescribeConfigsRequest>};
 
 } // namespace kafka::testing

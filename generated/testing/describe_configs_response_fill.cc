@@ -88,6 +88,7 @@ void fill(DescribeConfigsResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase describe_configs_response_case;
-const MessageCase describe_configs_response_case{"DescribeConfigsResponse", 0, 4, &check_round_trip<DescribeConfigsResponse>};
+const MessageCase describe_configs_response_case{"DescribeConfigsResponse", 32, 0, 4,
+                                   &check_round_trip<DescribeConfigsResponse>, &random_encoding<DescribeConfigsResponse>};
 
 } // namespace kafka::testing

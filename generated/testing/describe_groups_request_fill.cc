@@ -21,6 +21,7 @@ void fill(DescribeGroupsRequest& m, [[maybe_unused]] int16_t version, [[maybe_un
 }
 
 extern const MessageCase describe_groups_request_case;
-const MessageCase describe_groups_request_case{"DescribeGroupsRequest", 0, 5, &check_round_trip<DescribeGroupsRequest>};
+const MessageCase describe_groups_request_case{"DescribeGroupsRequest", 15, 0, 5,
+                                   &check_round_trip<DescribeGroupsRequest>, &random_encoding<DescribeGroupsRequest>};
 
 } // namespace kafka::testing

@@ -58,6 +58,7 @@ void fill(DescribeGroupsResponse& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase describe_groups_response_case;
-const MessageCase describe_groups_response_case{"DescribeGroupsResponse", 0, 5, &check_round_trip<DescribeGroupsResponse>};
+const MessageCase describe_groups_response_case{"DescribeGroupsResponse", 15, 0, 5,
+                                   &check_round_trip<DescribeGroupsResponse>, &random_encoding<DescribeGroupsResponse>};
 
 } // namespace kafka::testing

@@ -34,6 +34,7 @@ void fill(DescribeLogDirsRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase describe_log_dirs_request_case;
-const MessageCase describe_log_dirs_request_case{"DescribeLogDirsRequest", 0, 4, &check_round_trip<DescribeLogDirsRequest>};
+const MessageCase describe_log_dirs_request_case{"DescribeLogDirsRequest", 35, 0, 4,
+                                   &check_round_trip<DescribeLogDirsRequest>, &random_encoding<DescribeLogDirsRequest>};
 
 } // namespace kafka::testing

@@ -63,6 +63,7 @@ void fill(DescribeLogDirsResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase describe_log_dirs_response_case;
-const MessageCase describe_log_dirs_response_case{"DescribeLogDirsResponse", 0, 4, &check_round_trip<DescribeLogDirsResponse>};
+const MessageCase describe_log_dirs_response_case{"DescribeLogDirsResponse", 35, 0, 4,
+                                   &check_round_trip<DescribeLogDirsResponse>, &random_encoding<DescribeLogDirsResponse>};
 
 } // namespace kafka::testing

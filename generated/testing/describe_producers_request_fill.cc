@@ -26,6 +26,7 @@ void fill(DescribeProducersRequest& m, [[maybe_unused]] int16_t version, [[maybe
 }
 
 extern const MessageCase describe_producers_request_case;
-const MessageCase describe_producers_request_case{"DescribeProducersRequest", 0, 0, &check_round_trip<DescribeProducersRequest>};
+const MessageCase describe_producers_request_case{"DescribeProducersRequest", 61, 0, 0,
+                                   &check_round_trip<DescribeProducersRequest>, &random_encoding<DescribeProducersRequest>};
 
 } // namespace kafka::testing

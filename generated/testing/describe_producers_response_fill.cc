@@ -53,6 +53,7 @@ void fill(DescribeProducersResponse& m, [[maybe_unused]] int16_t version, [[mayb
 }
 
 extern const MessageCase describe_producers_response_case;
-const MessageCase describe_producers_response_case{"DescribeProducersResponse", 0, 0, &check_round_trip<DescribeProducersResponse>};
+const MessageCase describe_producers_response_case{"DescribeProducersResponse", 61, 0, 0,
+                                   &check_round_trip<DescribeProducersResponse>, &random_encoding<DescribeProducersResponse>};
 
 } // namespace kafka::testing

@@ -33,6 +33,7 @@ void fill(DescribeTopicPartitionsRequest& m, [[maybe_unused]] int16_t version, [
 }
 
 extern const MessageCase describe_topic_partitions_request_case;
-const MessageCase describe_topic_partitions_request_case{"DescribeTopicPartitionsRequest", 0, 0, &check_round_trip<DescribeTopicPartitionsRequest>};
+const MessageCase describe_topic_partitions_request_case{"DescribeTopicPartitionsRequest", 75, 0, 0,
+                                   &check_round_trip<DescribeTopicPartitionsRequest>, &random_encoding<DescribeTopicPartitionsRequest>};
 
 } // namespace kafka::testing

@@ -87,6 +87,7 @@ void fill(DescribeTopicPartitionsResponse& m, [[maybe_unused]] int16_t version, 
 }
 
 extern const MessageCase describe_topic_partitions_response_case;
-const MessageCase describe_topic_partitions_response_case{"DescribeTopicPartitionsResponse", 0, 0, &check_round_trip<DescribeTopicPartitionsResponse>};
+const MessageCase describe_topic_partitions_response_case{"DescribeTopicPartitionsResponse", 75, 0, 0,
+                                   &check_round_trip<DescribeTopicPartitionsResponse>, &random_encoding<DescribeTopicPartitionsResponse>};
 
 } // namespace kafka::testing

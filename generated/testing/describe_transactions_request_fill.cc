@@ -16,6 +16,7 @@ void fill(DescribeTransactionsRequest& m, [[maybe_unused]] int16_t version, [[ma
 }
 
 extern const MessageCase describe_transactions_request_case;
-const MessageCase describe_transactions_request_case{"DescribeTransactionsRequest", 0, 0, &check_round_trip<DescribeTransactionsRequest>};
+const MessageCase describe_transactions_request_case{"DescribeTransactionsRequest", 65, 0, 0,
+                                   &check_round_trip<DescribeTransactionsRequest>, &random_encoding<DescribeTransactionsRequest>};
 
 } // namespace kafka::testing

@@ -43,6 +43,7 @@ void fill(DescribeTransactionsResponse& m, [[maybe_unused]] int16_t version, [[m
 }
 
 extern const MessageCase describe_transactions_response_case;
-const MessageCase describe_transactions_response_case{"DescribeTransactionsResponse", 0, 0, &check_round_trip<DescribeTransactionsResponse>};
+const MessageCase describe_transactions_response_case{"DescribeTransactionsResponse", 65, 0, 0,
+                                   &check_round_trip<DescribeTransactionsResponse>, &random_encoding<DescribeTransactionsResponse>};
 
 } // namespace kafka::testing

@@ -25,6 +25,7 @@ void fill(DescribeUserScramCredentialsRequest& m, [[maybe_unused]] int16_t versi
 }
 
 extern const MessageCase describe_user_scram_credentials_request_case;
-const MessageCase describe_user_scram_credentials_request_case{"DescribeUserScramCredentialsRequest", 0, 0, &check_round_trip<DescribeUserScramCredentialsRequest>};
+const MessageCase describe_user_scram_credentials_request_case{"DescribeUserScramCredentialsRequest", 50, 0, 0,
+                                   &check_round_trip<DescribeUserScramCredentialsRequest>, &random_encoding<DescribeUserScramCredentialsRequest>};
 
 } // namespace kafka::testing

@@ -45,6 +45,7 @@ void fill(DescribeUserScramCredentialsResponse& m, [[maybe_unused]] int16_t vers
 }
 
 extern const MessageCase describe_user_scram_credentials_response_case;
-const MessageCase describe_user_scram_credentials_response_case{"DescribeUserScramCredentialsResponse", 0, 0, &check_round_trip<DescribeUserScramCredentialsResponse>};
+const MessageCase describe_user_scram_credentials_response_case{"DescribeUserScramCredentialsResponse", 50, 0, 0,
+                                   &check_round_trip<DescribeUserScramCredentialsResponse>, &random_encoding<DescribeUserScramCredentialsResponse>};
 
 } // namespace kafka::testing

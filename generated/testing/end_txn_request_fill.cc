@@ -17,6 +17,7 @@ void fill(EndTxnRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]] R
 }
 
 extern const MessageCase end_txn_request_case;
-const MessageCase end_txn_request_case{"EndTxnRequest", 0, 5, &check_round_trip<EndTxnRequest>};
+const MessageCase end_txn_request_case{"EndTxnRequest", 26, 0, 5,
+                                   &check_round_trip<EndTxnRequest>, &random_encoding<EndTxnRequest>};
 
 } // namespace kafka::testing

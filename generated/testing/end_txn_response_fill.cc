@@ -21,6 +21,7 @@ void fill(EndTxnResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused]] 
 }
 
 extern const MessageCase end_txn_response_case;
-const MessageCase end_txn_response_case{"EndTxnResponse", 0, 5, &check_round_trip<EndTxnResponse>};
+const MessageCase end_txn_response_case{"EndTxnResponse", 26, 0, 5,
+                                   &check_round_trip<EndTxnResponse>, &random_encoding<EndTxnResponse>};
 
 } // namespace kafka::testing

@@ -116,6 +116,7 @@ void fill(FetchRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]] Rn
 }
 
 extern const MessageCase fetch_request_case;
-const MessageCase fetch_request_case{"FetchRequest", 0, 17, &check_round_trip<FetchRequest>};
+const MessageCase fetch_request_case{"FetchRequest", 1, 0, 17,
+                                   &check_round_trip<FetchRequest>, &random_encoding<FetchRequest>};
 
 } // namespace kafka::testing

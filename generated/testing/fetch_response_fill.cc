@@ -132,6 +132,7 @@ void fill(FetchResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused]] R
 }
 
 extern const MessageCase fetch_response_case;
-const MessageCase fetch_response_case{"FetchResponse", 0, 17, &check_round_trip<FetchResponse>};
+const MessageCase fetch_response_case{"FetchResponse", 1, 0, 17,
+                                   &check_round_trip<FetchResponse>, &random_encoding<FetchResponse>};
 
 } // namespace kafka::testing

@@ -26,6 +26,7 @@ void fill(FindCoordinatorRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase find_coordinator_request_case;
-const MessageCase find_coordinator_request_case{"FindCoordinatorRequest", 0, 6, &check_round_trip<FindCoordinatorRequest>};
+const MessageCase find_coordinator_request_case{"FindCoordinatorRequest", 10, 0, 6,
+                                   &check_round_trip<FindCoordinatorRequest>, &random_encoding<FindCoordinatorRequest>};
 
 } // namespace kafka::testing

@@ -56,6 +56,7 @@ void fill(FindCoordinatorResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase find_coordinator_response_case;
-const MessageCase find_coordinator_response_case{"FindCoordinatorResponse", 0, 6, &check_round_trip<FindCoordinatorResponse>};
+const MessageCase find_coordinator_response_case{"FindCoordinatorResponse", 10, 0, 6,
+                                   &check_round_trip<FindCoordinatorResponse>, &random_encoding<FindCoordinatorResponse>};
 
 } // namespace kafka::testing

@@ -12,6 +12,7 @@ void fill(GetTelemetrySubscriptionsRequest& m, [[maybe_unused]] int16_t version,
 }
 
 extern const MessageCase get_telemetry_subscriptions_request_case;
-const MessageCase get_telemetry_subscriptions_request_case{"GetTelemetrySubscriptionsRequest", 0, 0, &check_round_trip<GetTelemetrySubscriptionsRequest>};
+const MessageCase get_telemetry_subscriptions_request_case{"GetTelemetrySubscriptionsRequest", 71, 0, 0,
+                                   &check_round_trip<GetTelemetrySubscriptionsRequest>, &random_encoding<GetTelemetrySubscriptionsRequest>};
 
 } // namespace kafka::testing

@@ -28,6 +28,7 @@ void fill(GetTelemetrySubscriptionsResponse& m, [[maybe_unused]] int16_t version
 }
 
 extern const MessageCase get_telemetry_subscriptions_response_case;
-const MessageCase get_telemetry_subscriptions_response_case{"GetTelemetrySubscriptionsResponse", 0, 0, &check_round_trip<GetTelemetrySubscriptionsResponse>};
+const MessageCase get_telemetry_subscriptions_response_case{"GetTelemetrySubscriptionsResponse", 71, 0, 0,
+                                   &check_round_trip<GetTelemetrySubscriptionsResponse>, &random_encoding<GetTelemetrySubscriptionsResponse>};
 
 } // namespace kafka::testing

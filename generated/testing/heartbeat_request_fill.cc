@@ -23,6 +23,7 @@ void fill(HeartbeatRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]
 }
 
 extern const MessageCase heartbeat_request_case;
-const MessageCase heartbeat_request_case{"HeartbeatRequest", 0, 4, &check_round_trip<HeartbeatRequest>};
+const MessageCase heartbeat_request_case{"HeartbeatRequest", 12, 0, 4,
+                                   &check_round_trip<HeartbeatRequest>, &random_encoding<HeartbeatRequest>};
 
 } // namespace kafka::testing

@@ -17,6 +17,7 @@ void fill(HeartbeatResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase heartbeat_response_case;
-const MessageCase heartbeat_response_case{"HeartbeatResponse", 0, 4, &check_round_trip<HeartbeatResponse>};
+const MessageCase heartbeat_response_case{"HeartbeatResponse", 12, 0, 4,
+                                   &check_round_trip<HeartbeatResponse>, &random_encoding<HeartbeatResponse>};
 
 } // namespace kafka::testing

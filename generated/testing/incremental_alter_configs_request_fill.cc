@@ -45,6 +45,7 @@ void fill(IncrementalAlterConfigsRequest& m, [[maybe_unused]] int16_t version, [
 }
 
 extern const MessageCase incremental_alter_configs_request_case;
-const MessageCase incremental_alter_configs_request_case{"IncrementalAlterConfigsRequest", 0, 1, &check_round_trip<IncrementalAlterConfigsRequest>};
+const MessageCase incremental_alter_configs_request_case{"IncrementalAlterConfigsRequest", 44, 0, 1,
+                                   &check_round_trip<IncrementalAlterConfigsRequest>, &random_encoding<IncrementalAlterConfigsRequest>};
 
 } // namespace kafka::testing

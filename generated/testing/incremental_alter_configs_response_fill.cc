@@ -33,6 +33,7 @@ void fill(IncrementalAlterConfigsResponse& m, [[maybe_unused]] int16_t version, 
 }
 
 extern const MessageCase incremental_alter_configs_response_case;
-const MessageCase incremental_alter_configs_response_case{"IncrementalAlterConfigsResponse", 0, 1, &check_round_trip<IncrementalAlterConfigsResponse>};
+const MessageCase incremental_alter_configs_response_case{"IncrementalAlterConfigsResponse", 44, 0, 1,
+                                   &check_round_trip<IncrementalAlterConfigsResponse>, &random_encoding<IncrementalAlterConfigsResponse>};
 
 } // namespace kafka::testing

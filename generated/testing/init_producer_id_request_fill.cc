@@ -25,6 +25,7 @@ void fill(InitProducerIdRequest& m, [[maybe_unused]] int16_t version, [[maybe_un
 }
 
 extern const MessageCase init_producer_id_request_case;
-const MessageCase init_producer_id_request_case{"InitProducerIdRequest", 0, 5, &check_round_trip<InitProducerIdRequest>};
+const MessageCase init_producer_id_request_case{"InitProducerIdRequest", 22, 0, 5,
+                                   &check_round_trip<InitProducerIdRequest>, &random_encoding<InitProducerIdRequest>};
 
 } // namespace kafka::testing

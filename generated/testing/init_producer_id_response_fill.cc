@@ -17,6 +17,7 @@ void fill(InitProducerIdResponse& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase init_producer_id_response_case;
-const MessageCase init_producer_id_response_case{"InitProducerIdResponse", 0, 5, &check_round_trip<InitProducerIdResponse>};
+const MessageCase init_producer_id_response_case{"InitProducerIdResponse", 22, 0, 5,
+                                   &check_round_trip<InitProducerIdResponse>, &random_encoding<InitProducerIdResponse>};
 
 } // namespace kafka::testing

@@ -47,6 +47,7 @@ void fill(JoinGroupRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]
 }
 
 extern const MessageCase join_group_request_case;
-const MessageCase join_group_request_case{"JoinGroupRequest", 0, 9, &check_round_trip<JoinGroupRequest>};
+const MessageCase join_group_request_case{"JoinGroupRequest", 11, 0, 9,
+                                   &check_round_trip<JoinGroupRequest>, &random_encoding<JoinGroupRequest>};
 
 } // namespace kafka::testing

@@ -55,6 +55,7 @@ void fill(JoinGroupResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase join_group_response_case;
-const MessageCase join_group_response_case{"JoinGroupResponse", 0, 9, &check_round_trip<JoinGroupResponse>};
+const MessageCase join_group_response_case{"JoinGroupResponse", 11, 0, 9,
+                                   &check_round_trip<JoinGroupResponse>, &random_encoding<JoinGroupResponse>};
 
 } // namespace kafka::testing

@@ -43,6 +43,7 @@ void fill(LeaveGroupRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase leave_group_request_case;
-const MessageCase leave_group_request_case{"LeaveGroupRequest", 0, 5, &check_round_trip<LeaveGroupRequest>};
+const MessageCase leave_group_request_case{"LeaveGroupRequest", 13, 0, 5,
+                                   &check_round_trip<LeaveGroupRequest>, &random_encoding<LeaveGroupRequest>};
 
 } // namespace kafka::testing

@@ -37,6 +37,7 @@ void fill(LeaveGroupResponse& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase leave_group_response_case;
-const MessageCase leave_group_response_case{"LeaveGroupResponse", 0, 5, &check_round_trip<LeaveGroupResponse>};
+const MessageCase leave_group_response_case{"LeaveGroupResponse", 13, 0, 5,
+                                   &check_round_trip<LeaveGroupResponse>, &random_encoding<LeaveGroupResponse>};
 
 } // namespace kafka::testing

@@ -27,6 +27,7 @@ void fill(ListGroupsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase list_groups_request_case;
-const MessageCase list_groups_request_case{"ListGroupsRequest", 0, 5, &check_round_trip<ListGroupsRequest>};
+const MessageCase list_groups_request_case{"ListGroupsRequest", 16, 0, 5,
+                                   &check_round_trip<ListGroupsRequest>, &random_encoding<ListGroupsRequest>};
 
 } // namespace kafka::testing

@@ -36,6 +36,7 @@ void fill(ListGroupsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase list_groups_response_case;
-const MessageCase list_groups_response_case{"ListGroupsResponse", 0, 5, &check_round_trip<ListGroupsResponse>};
+const MessageCase list_groups_response_case{"ListGroupsResponse", 16, 0, 5,
+                                   &check_round_trip<ListGroupsResponse>, &random_encoding<ListGroupsResponse>};
 
 } // namespace kafka::testing

@@ -51,6 +51,7 @@ void fill(ListOffsetsRequest& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase list_offsets_request_case;
-const MessageCase list_offsets_request_case{"ListOffsetsRequest", 0, 10, &check_round_trip<ListOffsetsRequest>};
+const MessageCase list_offsets_request_case{"ListOffsetsRequest", 2, 0, 10,
+                                   &check_round_trip<ListOffsetsRequest>, &random_encoding<ListOffsetsRequest>};
 
 } // namespace kafka::testing

@@ -57,6 +57,7 @@ void fill(ListOffsetsResponse& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase list_offsets_response_case;
-const MessageCase list_offsets_response_case{"ListOffsetsResponse", 0, 10, &check_round_trip<ListOffsetsResponse>};
+const MessageCase list_offsets_response_case{"ListOffsetsResponse", 2, 0, 10,
+                                   &check_round_trip<ListOffsetsResponse>, &random_encoding<ListOffsetsResponse>};
 
 } // namespace kafka::testing

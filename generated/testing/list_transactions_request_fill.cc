@@ -24,6 +24,7 @@ void fill(ListTransactionsRequest& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase list_transactions_request_case;
-const MessageCase list_transactions_request_case{"ListTransactionsRequest", 0, 1, &check_round_trip<ListTransactionsRequest>};
+const MessageCase list_transactions_request_case{"ListTransactionsRequest", 66, 0, 1,
+                                   &check_round_trip<ListTransactionsRequest>, &random_encoding<ListTransactionsRequest>};
 
 } // namespace kafka::testing

@@ -30,6 +30,7 @@ void fill(ListTransactionsResponse& m, [[maybe_unused]] int16_t version, [[maybe
 }
 
 extern const MessageCase list_transactions_response_case;
-const MessageCase list_transactions_response_case{"ListTransactionsResponse", 0, 1, &check_round_trip<ListTransactionsResponse>};
+const MessageCase list_transactions_response_case{"ListTransactionsResponse", 66, 0, 1,
+                                   &check_round_trip<ListTransactionsResponse>, &random_encoding<ListTransactionsResponse>};
 
 } // namespace kafka::testing

@@ -45,6 +45,7 @@ void fill(MetadataRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]]
 }
 
 extern const MessageCase metadata_request_case;
-const MessageCase metadata_request_case{"MetadataRequest", 0, 12, &check_round_trip<MetadataRequest>};
+const MessageCase metadata_request_case{"MetadataRequest", 3, 0, 12,
+                                   &check_round_trip<MetadataRequest>, &random_encoding<MetadataRequest>};
 
 } // namespace kafka::testing

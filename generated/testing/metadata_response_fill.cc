@@ -110,6 +110,7 @@ void fill(MetadataResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused]
 }
 
 extern const MessageCase metadata_response_case;
-const MessageCase metadata_response_case{"MetadataResponse", 0, 12, &check_round_trip<MetadataResponse>};
+const MessageCase metadata_response_case{"MetadataResponse", 3, 0, 12,
+                                   &check_round_trip<MetadataResponse>, &random_encoding<MetadataResponse>};
 
 } // namespace kafka::testing

@@ -66,6 +66,7 @@ void fill(OffsetCommitRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase offset_commit_request_case;
-const MessageCase offset_commit_request_case{"OffsetCommitRequest", 0, 9, &check_round_trip<OffsetCommitRequest>};
+const MessageCase offset_commit_request_case{"OffsetCommitRequest", 8, 0, 9,
+                                   &check_round_trip<OffsetCommitRequest>, &random_encoding<OffsetCommitRequest>};
 
 } // namespace kafka::testing

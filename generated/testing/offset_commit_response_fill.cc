@@ -41,6 +41,7 @@ void fill(OffsetCommitResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase offset_commit_response_case;
-const MessageCase offset_commit_response_case{"OffsetCommitResponse", 0, 9, &check_round_trip<OffsetCommitResponse>};
+const MessageCase offset_commit_response_case{"OffsetCommitResponse", 8, 0, 9,
+                                   &check_round_trip<OffsetCommitResponse>, &random_encoding<OffsetCommitResponse>};
 
 } // namespace kafka::testing

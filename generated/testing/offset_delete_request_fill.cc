@@ -29,6 +29,7 @@ void fill(OffsetDeleteRequest& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase offset_delete_request_case;
-const MessageCase offset_delete_request_case{"OffsetDeleteRequest", 0, 0, &check_round_trip<OffsetDeleteRequest>};
+const MessageCase offset_delete_request_case{"OffsetDeleteRequest", 47, 0, 0,
+                                   &check_round_trip<OffsetDeleteRequest>, &random_encoding<OffsetDeleteRequest>};
 
 } // namespace kafka::testing

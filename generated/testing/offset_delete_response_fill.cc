@@ -31,6 +31,7 @@ void fill(OffsetDeleteResponse& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase offset_delete_response_case;
-const MessageCase offset_delete_response_case{"OffsetDeleteResponse", 0, 0, &check_round_trip<OffsetDeleteResponse>};
+const MessageCase offset_delete_response_case{"OffsetDeleteResponse", 47, 0, 0,
+                                   &check_round_trip<OffsetDeleteResponse>, &random_encoding<OffsetDeleteResponse>};
 
 } // namespace kafka::testing

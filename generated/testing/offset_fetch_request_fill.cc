@@ -83,6 +83,7 @@ void fill(OffsetFetchRequest& m, [[maybe_unused]] int16_t version, [[maybe_unuse
 }
 
 extern const MessageCase offset_fetch_request_case;
-const MessageCase offset_fetch_request_case{"OffsetFetchRequest", 0, 9, &check_round_trip<OffsetFetchRequest>};
+const MessageCase offset_fetch_request_case{"OffsetFetchRequest", 9, 0, 9,
+                                   &check_round_trip<OffsetFetchRequest>, &random_encoding<OffsetFetchRequest>};
 
 } // namespace kafka::testing

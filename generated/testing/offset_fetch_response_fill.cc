@@ -96,6 +96,7 @@ void fill(OffsetFetchResponse& m, [[maybe_unused]] int16_t version, [[maybe_unus
 }
 
 extern const MessageCase offset_fetch_response_case;
-const MessageCase offset_fetch_response_case{"OffsetFetchResponse", 0, 9, &check_round_trip<OffsetFetchResponse>};
+const MessageCase offset_fetch_response_case{"OffsetFetchResponse", 9, 0, 9,
+                                   &check_round_trip<OffsetFetchResponse>, &random_encoding<OffsetFetchResponse>};
 
 } // namespace kafka::testing

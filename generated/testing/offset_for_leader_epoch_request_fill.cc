@@ -44,6 +44,7 @@ void fill(OffsetForLeaderEpochRequest& m, [[maybe_unused]] int16_t version, [[ma
 }
 
 extern const MessageCase offset_for_leader_epoch_request_case;
-const MessageCase offset_for_leader_epoch_request_case{"OffsetForLeaderEpochRequest", 0, 4, &check_round_trip<OffsetForLeaderEpochRequest>};
+const MessageCase offset_for_leader_epoch_request_case{"OffsetForLeaderEpochRequest", 23, 0, 4,
+                                   &check_round_trip<OffsetForLeaderEpochRequest>, &random_encoding<OffsetForLeaderEpochRequest>};
 
 } // namespace kafka::testing

@@ -45,6 +45,7 @@ void fill(OffsetForLeaderEpochResponse& m, [[maybe_unused]] int16_t version, [[m
 }
 
 extern const MessageCase offset_for_leader_epoch_response_case;
-const MessageCase offset_for_leader_epoch_response_case{"OffsetForLeaderEpochResponse", 0, 4, &check_round_trip<OffsetForLeaderEpochResponse>};
+const MessageCase offset_for_leader_epoch_response_case{"OffsetForLeaderEpochResponse", 23, 0, 4,
+                                   &check_round_trip<OffsetForLeaderEpochResponse>, &random_encoding<OffsetForLeaderEpochResponse>};
 
 } // namespace kafka::testing

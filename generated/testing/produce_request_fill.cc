@@ -51,6 +51,7 @@ void fill(ProduceRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]] 
 }
 
 extern const MessageCase produce_request_case;
-const MessageCase produce_request_case{"ProduceRequest", 0, 11, &check_round_trip<ProduceRequest>};
+const MessageCase produce_request_case{"ProduceRequest", 0, 0, 11,
+                                   &check_round_trip<ProduceRequest>, &random_encoding<ProduceRequest>};
 
 } // namespace kafka::testing

@@ -102,6 +102,7 @@ void fill(ProduceResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused]]
 }
 
 extern const MessageCase produce_response_case;
-const MessageCase produce_response_case{"ProduceResponse", 0, 11, &check_round_trip<ProduceResponse>};
+const MessageCase produce_response_case{"ProduceResponse", 0, 0, 11,
+                                   &check_round_trip<ProduceResponse>, &random_encoding<ProduceResponse>};
 
 } // namespace kafka::testing

@@ -16,6 +16,7 @@ void fill(PushTelemetryRequest& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase push_telemetry_request_case;
-const MessageCase push_telemetry_request_case{"PushTelemetryRequest", 0, 0, &check_round_trip<PushTelemetryRequest>};
+const MessageCase push_telemetry_request_case{"PushTelemetryRequest", 72, 0, 0,
+                                   &check_round_trip<PushTelemetryRequest>, &random_encoding<PushTelemetryRequest>};
 
 } // namespace kafka::testing

@@ -13,6 +13,7 @@ void fill(PushTelemetryResponse& m, [[maybe_unused]] int16_t version, [[maybe_un
 }
 
 extern const MessageCase push_telemetry_response_case;
-const MessageCase push_telemetry_response_case{"PushTelemetryResponse", 0, 0, &check_round_trip<PushTelemetryResponse>};
+const MessageCase push_telemetry_response_case{"PushTelemetryResponse", 72, 0, 0,
+                                   &check_round_trip<PushTelemetryResponse>, &random_encoding<PushTelemetryResponse>};
 
 } // namespace kafka::testing

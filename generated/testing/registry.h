@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kafka::testing {
 
@@ -14,12 +15,16 @@ class Rng;
 // Fills a message at `version` from `seed`, checks the round trip and every truncation; returns the
 // first failure, or "" when all held.  `bytes` receives the encoded size.
 using RoundTripCheck = std::string (*)(int16_t version, uint64_t seed, size_t& bytes);
+// The encoding of a message filled from `seed` at `version` (fuzzing seeds).
+using RandomEncoding = std::vector<uint8_t> (*)(int16_t version, uint64_t seed);
 
 struct MessageCase {
     std::string_view name;
+    int16_t api_key;   // -1 for headers and data messages
     int16_t min_version;
     int16_t max_version;
     RoundTripCheck check;
+    RandomEncoding random_encoding;
 };
 
 std::span<const MessageCase* const> all_message_cases();

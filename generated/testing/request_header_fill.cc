@@ -23,6 +23,7 @@ void fill(RequestHeader& m, [[maybe_unused]] int16_t version, [[maybe_unused]] R
 }
 
 extern const MessageCase request_header_case;
-const MessageCase request_header_case{"RequestHeader", 0, 2, &check_round_trip<RequestHeader>};
+const MessageCase request_header_case{"RequestHeader", -1, 0, 2,
+                                   &check_round_trip<RequestHeader>, &random_encoding<RequestHeader>};
 
 } // namespace kafka::testing

@@ -14,6 +14,7 @@ void fill(ResponseHeader& m, [[maybe_unused]] int16_t version, [[maybe_unused]] 
 }
 
 extern const MessageCase response_header_case;
-const MessageCase response_header_case{"ResponseHeader", 0, 1, &check_round_trip<ResponseHeader>};
+const MessageCase response_header_case{"ResponseHeader", -1, 0, 1,
+                                   &check_round_trip<ResponseHeader>, &random_encoding<ResponseHeader>};
 
 } // namespace kafka::testing

@@ -14,6 +14,7 @@ void fill(SaslAuthenticateRequest& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase sasl_authenticate_request_case;
-const MessageCase sasl_authenticate_request_case{"SaslAuthenticateRequest", 0, 2, &check_round_trip<SaslAuthenticateRequest>};
+const MessageCase sasl_authenticate_request_case{"SaslAuthenticateRequest", 36, 0, 2,
+                                   &check_round_trip<SaslAuthenticateRequest>, &random_encoding<SaslAuthenticateRequest>};
 
 } // namespace kafka::testing

@@ -23,6 +23,7 @@ void fill(SaslAuthenticateResponse& m, [[maybe_unused]] int16_t version, [[maybe
 }
 
 extern const MessageCase sasl_authenticate_response_case;
-const MessageCase sasl_authenticate_response_case{"SaslAuthenticateResponse", 0, 2, &check_round_trip<SaslAuthenticateResponse>};
+const MessageCase sasl_authenticate_response_case{"SaslAuthenticateResponse", 36, 0, 2,
+                                   &check_round_trip<SaslAuthenticateResponse>, &random_encoding<SaslAuthenticateResponse>};
 
 } // namespace kafka::testing

@@ -11,6 +11,7 @@ void fill(SaslHandshakeRequest& m, [[maybe_unused]] int16_t version, [[maybe_unu
 }
 
 extern const MessageCase sasl_handshake_request_case;
-const MessageCase sasl_handshake_request_case{"SaslHandshakeRequest", 0, 1, &check_round_trip<SaslHandshakeRequest>};
+const MessageCase sasl_handshake_request_case{"SaslHandshakeRequest", 17, 0, 1,
+                                   &check_round_trip<SaslHandshakeRequest>, &random_encoding<SaslHandshakeRequest>};
 
 } // namespace kafka::testing

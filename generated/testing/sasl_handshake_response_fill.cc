@@ -16,6 +16,7 @@ void fill(SaslHandshakeResponse& m, [[maybe_unused]] int16_t version, [[maybe_un
 }
 
 extern const MessageCase sasl_handshake_response_case;
-const MessageCase sasl_handshake_response_case{"SaslHandshakeResponse", 0, 1, &check_round_trip<SaslHandshakeResponse>};
+const MessageCase sasl_handshake_response_case{"SaslHandshakeResponse", 17, 0, 1,
+                                   &check_round_trip<SaslHandshakeResponse>, &random_encoding<SaslHandshakeResponse>};
 
 } // namespace kafka::testing

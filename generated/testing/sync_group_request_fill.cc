@@ -50,6 +50,7 @@ void fill(SyncGroupRequest& m, [[maybe_unused]] int16_t version, [[maybe_unused]
 }
 
 extern const MessageCase sync_group_request_case;
-const MessageCase sync_group_request_case{"SyncGroupRequest", 0, 5, &check_round_trip<SyncGroupRequest>};
+const MessageCase sync_group_request_case{"SyncGroupRequest", 14, 0, 5,
+                                   &check_round_trip<SyncGroupRequest>, &random_encoding<SyncGroupRequest>};
 
 } // namespace kafka::testing

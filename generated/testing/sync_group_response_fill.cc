@@ -32,6 +32,7 @@ void fill(SyncGroupResponse& m, [[maybe_unused]] int16_t version, [[maybe_unused
 }
 
 extern const MessageCase sync_group_response_case;
-const MessageCase sync_group_response_case{"SyncGroupResponse", 0, 5, &check_round_trip<SyncGroupResponse>};
+const MessageCase sync_group_response_case{"SyncGroupResponse", 14, 0, 5,
+                                   &check_round_trip<SyncGroupResponse>, &random_encoding<SyncGroupResponse>};
 
 } // namespace kafka::testing

@@ -63,6 +63,7 @@ void fill(TxnOffsetCommitRequest& m, [[maybe_unused]] int16_t version, [[maybe_u
 }
 
 extern const MessageCase txn_offset_commit_request_case;
-const MessageCase txn_offset_commit_request_case{"TxnOffsetCommitRequest", 0, 4, &check_round_trip<TxnOffsetCommitRequest>};
+const MessageCase txn_offset_commit_request_case{"TxnOffsetCommitRequest", 28, 0, 4,
+                                   &check_round_trip<TxnOffsetCommitRequest>, &random_encoding<TxnOffsetCommitRequest>};
 
 } // namespace kafka::testing

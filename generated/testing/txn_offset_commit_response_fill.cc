@@ -39,6 +39,7 @@ void fill(TxnOffsetCommitResponse& m, [[maybe_unused]] int16_t version, [[maybe_
 }
 
 extern const MessageCase txn_offset_commit_response_case;
-const MessageCase txn_offset_commit_response_case{"TxnOffsetCommitResponse", 0, 4, &check_round_trip<TxnOffsetCommitResponse>};
+const MessageCase txn_offset_commit_response_case{"TxnOffsetCommitResponse", 28, 0, 4,
+                                   &check_round_trip<TxnOffsetCommitResponse>, &random_encoding<TxnOffsetCommitResponse>};
 
 } // namespace kafka::testing

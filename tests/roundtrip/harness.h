@@ -81,6 +81,16 @@ std::string describe(const T& m) {
 }
 
 template<typename T>
+std::vector<uint8_t> random_encoding(int16_t version, uint64_t seed) {
+    T m;
+    Rng rng(seed);
+    fill(m, version, rng);
+    Writer w;
+    m.encode(w, version);
+    return w.flatten();
+}
+
+template<typename T>
 std::string check_round_trip(int16_t version, uint64_t seed, size_t& bytes_out) {
     T original;
     Rng rng(seed);

@@ -2,6 +2,8 @@
 // only the file engine has: restart, recovery of torn and corrupt tails, segments, retention,
 // zero-copy views of mappings, fsync policies, opening by URL.
 #include "gateway/storage/file_engine.h"
+#include "gateway/storage/prepared_append.h"
+#include "gateway/storage/segment.h"
 #include "gateway/storage/storage_engine.h"
 #include "gateway/storage/topic_metadata.h"
 #include "runtime/crc32c.h"
@@ -224,7 +226,8 @@ TYPED_TEST(StorageEngineTest, CreatesPartitions) {
 
 TYPED_TEST(StorageEngineTest, UnknownTopicsAndPartitions) {
     this->create("events", 2);
-    for (const TopicPartition& p : {TopicPartition{"events", 2}, TopicPartition{"events", -1}, TopicPartition{"other", 0}}) {
+    const TopicPartition unknown[] = {{"events", 2}, {"events", -1}, {"other", 0}};
+    for (const TopicPartition& p : unknown) {
         EXPECT_EQ(this->append(p, make_batch_of(1, 1)).error, StorageErrc::unknown_topic_or_partition);
         EXPECT_EQ(this->engine->read(p, 0, 1000).error, StorageErrc::unknown_topic_or_partition);
         EXPECT_EQ(this->engine->offsets(p).error, StorageErrc::unknown_topic_or_partition);
@@ -236,7 +239,8 @@ TYPED_TEST(StorageEngineTest, UnknownTopicsAndPartitions) {
 
 TYPED_TEST(StorageEngineTest, AppendsAndReadsBackByteForByte) {
     this->create("events", 1);
-    const kafka::Bytes a = make_batch_of(3, 1000, "a"), b = make_batch_of(5, 2000, "b"), c = make_batch_of(1, 3000, "c");
+    const kafka::Bytes a = make_batch_of(3, 1000, "a"), b = make_batch_of(5, 2000, "b"),
+                       c = make_batch_of(1, 3000, "c");
 
     AppendResult ra = this->append(this->tp, a);
     AppendResult rb = this->append(this->tp, b);
@@ -263,7 +267,8 @@ TYPED_TEST(StorageEngineTest, AppendsAndReadsBackByteForByte) {
     EXPECT_EQ(all.high_watermark, 9);
     EXPECT_EQ(all.log_start_offset, 0);
     EXPECT_EQ(bytes_of(all.records), concat({stored(a, 0), stored(b, 3), stored(c, 8)}));
-    for (const kafka::RecordBatch& batch : batches_in(all.records)) EXPECT_NO_THROW(kafka::validate_record_batch(batch.bytes.span()));
+    for (const kafka::RecordBatch& batch : batches_in(all.records))
+        EXPECT_NO_THROW(kafka::validate_record_batch(batch.bytes.span()));
 }
 
 TYPED_TEST(StorageEngineTest, AppendsConcatenatedBatchesInOneCall) {
@@ -330,6 +335,19 @@ TYPED_TEST(StorageEngineTest, ReadAtTheHighWatermarkIsEmptyAndBeyondIsOutOfRange
     EXPECT_EQ(beyond.error, StorageErrc::offset_out_of_range);
     EXPECT_EQ(beyond.high_watermark, 3);
     EXPECT_EQ(this->engine->read(this->tp, -1, 1000).error, StorageErrc::offset_out_of_range);
+}
+
+TYPED_TEST(StorageEngineTest, ReadsAreViewsOfStoredBatchesNotCopies) {
+    this->create("events", 1);
+    const kafka::Bytes a = make_batch_of(3, 10, "a");
+    this->append(this->tp, a);
+    ReadResult first = this->engine->read(this->tp, 0, 1 << 20);
+    ReadResult again = this->engine->read(this->tp, 2, 1 << 20);
+    EXPECT_TRUE(first.records.owner());
+    EXPECT_EQ(first.records.data(), again.records.data());
+    // The view outlives the topic.
+    this->engine->delete_topic("events");
+    EXPECT_EQ(bytes_of(first.records), stored(a, 0));
 }
 
 TYPED_TEST(StorageEngineTest, LogAppendTimeStampsBatches) {
@@ -728,7 +746,7 @@ TEST_F(FileStorageEngineTest, RetentionBySizeDeletesOldSegments) {
     EXPECT_EQ(after.back(), before.back());
 
     const int64_t log_start = engine->offsets(tp).log_start_offset;
-    EXPECT_EQ(after.front().stem().string(), std::string(20 - std::to_string(log_start).size(), '0') + std::to_string(log_start));
+    EXPECT_EQ(Segment::base_offset_of(after.front()), log_start);
     EXPECT_EQ(engine->read(tp, log_start - 1, 1000).error, StorageErrc::offset_out_of_range);
     EXPECT_EQ(engine->read(tp, log_start, 1000).error, StorageErrc::none);
     reopen();
@@ -819,10 +837,35 @@ TEST_F(FileStorageEngineTest, LeftoverPartitionDirectoriesAreReplaced) {
     EXPECT_EQ(engine->append_batches({"ghost", 0}, make_batch_of(1, 1).span()).base_offset, 0);
 }
 
+// The active segment's mapping is sized for segment.bytes; a log that outgrows it gets a new one,
+// and views of the old one stay readable.
+TEST(StorageSegment, GrowingLogIsRemappedAndOldViewsStayValid) {
+    TempDir dir;
+    std::unique_ptr<Segment> segment = Segment::create(dir.path(), 100, 4096);
+    auto append = [&](const kafka::Bytes& batch) {
+        PreparedAppend p = prepare_append(batch.span(), std::nullopt);
+        p.assign_offsets(segment->next_offset());
+        segment->append(p);
+    };
+    const kafka::Bytes small = make_batch_of(2, 10, "s"), large = make_batch_of(50, 10, "l", 200);
+    append(small);
+    const kafka::Bytes before = segment->view_from(0);
+    EXPECT_EQ(bytes_of(before), stored(small, 100));
+
+    append(large);
+    ASSERT_GT(segment->size(), 4096u);
+    const kafka::Bytes after = segment->view_from(0);
+    EXPECT_NE(after.owner(), before.owner());
+    EXPECT_EQ(bytes_of(after), concat({stored(small, 100), stored(large, 102)}));
+    EXPECT_EQ(bytes_of(before), stored(small, 100));
+    EXPECT_EQ(segment->find_batch(120)->base_offset, 102);
+}
+
 TEST(StorageEngineOpen, ChoosesTheEngineByUrl) {
     TempDir dir;
-    EXPECT_NE(dynamic_cast<FileEngine*>(StorageEngine::open("file://" + (dir.path() / "a/b").string(), quiet_options()).get()),
-              nullptr);
+    std::unique_ptr<StorageEngine> file =
+        StorageEngine::open("file://" + (dir.path() / "a/b").string(), quiet_options());
+    EXPECT_NE(dynamic_cast<FileEngine*>(file.get()), nullptr);
     EXPECT_TRUE(fs::is_directory(dir.path() / "a/b"));
     EXPECT_NE(StorageEngine::open("memory://", quiet_options()), nullptr);
 
@@ -842,7 +885,8 @@ TEST(StorageEngineOpen, ChoosesTheEngineByUrl) {
     EXPECT_NE(open_error("file://").find("no directory"), std::string::npos);
 
     std::ofstream(dir.path() / "plain-file") << "x";
-    EXPECT_NE(open_error("file://" + (dir.path() / "plain-file" / "sub").string()).find("plain-file"), std::string::npos);
+    const std::string not_a_directory = open_error("file://" + (dir.path() / "plain-file" / "sub").string());
+    EXPECT_NE(not_a_directory.find("plain-file"), std::string::npos) << not_a_directory;
 
     // One engine per directory.
     auto held = StorageEngine::open("file://" + (dir.path() / "held").string(), quiet_options());
