@@ -3,6 +3,7 @@
 // DecodeError is the expected outcome for most inputs; a crash, a sanitizer report or an uncaught
 // exception of any other kind is a bug.
 #include "gateway/broker.h"
+#include "runtime/log.h"
 #include "runtime/request_frame.h"
 
 #include <cstdint>
