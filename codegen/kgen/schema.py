@@ -396,7 +396,7 @@ class _Loader:
 
     def default(self, path, ftype: FieldType, r, nullable: Versions, versions: Versions):
         if "default" not in r:
-            return (None if False else _implicit_default(ftype)), False
+            return _implicit_default(ftype), False
         raw = r["default"]
         if isinstance(raw, bool):
             raw = "true" if raw else "false"

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace gateway {
 namespace {
@@ -21,8 +22,26 @@ namespace {
 struct FetchPlan {
     kafka::FetchRequest request;
     int16_t version = 0;
-    std::vector<TopicPartition> partitions;   // for waiting
+    std::vector<std::optional<TopicInfo>> topics;   // request.topics resolved once (by name, or by id in v13+)
+    std::vector<TopicPartition> partitions;         // what a long poll waits on
 };
+
+void resolve_topics(Broker& broker, FetchPlan& plan) {
+    std::vector<TopicInfo> all;   // listed once, only when topics come by id
+    if (plan.version >= 13) all = broker.storage().list_topics();
+    for (const auto& t : plan.request.topics) {
+        std::optional<TopicInfo> topic;
+        if (plan.version >= 13) {
+            for (const auto& info : all)
+                if (info.id == t.topic_id) topic = info;
+        } else {
+            topic = broker.storage().describe_topic(t.topic);
+        }
+        if (topic)
+            for (const auto& p : t.partitions) plan.partitions.push_back({topic->name, p.partition});
+        plan.topics.push_back(std::move(topic));
+    }
+}
 
 // Reads every partition once; returns the response and the bytes it carries.
 kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& bytes) {
@@ -30,19 +49,12 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
     kafka::FetchResponse resp;
     bytes = 0;
     size_t budget = plan.version >= 3 && req.max_bytes > 0 ? static_cast<size_t>(req.max_bytes) : SIZE_MAX;
-    std::vector<TopicInfo> all_topics;   // for ids, loaded once when needed
-    for (const auto& t : req.topics) {
+    for (size_t i = 0; i < req.topics.size(); ++i) {
+        const auto& t = req.topics[i];
+        const std::optional<TopicInfo>& topic = plan.topics[i];
         auto& tr = resp.responses.emplace_back();
         tr.topic = t.topic;
         tr.topic_id = t.topic_id;
-        std::optional<TopicInfo> topic;
-        if (plan.version >= 13) {
-            if (all_topics.empty()) all_topics = broker.storage().list_topics();
-            for (const auto& info : all_topics)
-                if (info.id == t.topic_id) topic = info;
-        } else {
-            topic = broker.storage().describe_topic(t.topic);
-        }
         for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition;
@@ -83,6 +95,7 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         kafka::Reader r = ex->body();
         plan->request.decode(r, ex->version());
         plan->version = ex->version();
+        resolve_topics(broker, *plan);
         const kafka::FetchRequest& req = plan->request;
 
         size_t bytes = 0;
@@ -93,17 +106,6 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         if (req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) || any_error) {
             ex->respond(resp);
             return;
-        }
-        for (const auto& t : resp.responses)
-            for (const auto& p : t.partitions)
-                plan->partitions.push_back({t.topic.empty() ? std::string() : t.topic, p.partition_index});
-        if (plan->version >= 13) {   // wait by name: resolve ids once
-            plan->partitions.clear();
-            const auto topics = broker.storage().list_topics();
-            for (const auto& t : req.topics)
-                for (const auto& info : topics)
-                    if (info.id == t.topic_id)
-                        for (const auto& p : t.partitions) plan->partitions.push_back({info.name, p.partition});
         }
         const auto deadline = FetchWaiters::Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
         broker.fetch_waiters().wait(plan->partitions, deadline, [&broker, ex, plan] {
