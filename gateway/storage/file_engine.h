@@ -49,6 +49,7 @@ public:
 
     void set_append_listener(AppendListener listener) override;
     void flush() override;
+    MetadataStore& metadata() override { return metadata_; }
 
     // Applies retention now, as if the time were now_ms (the background thread does this every
     // retention_check_interval_ms).
@@ -86,6 +87,7 @@ private:
     std::condition_variable background_wake_;
     bool stopping_ = false;
     std::thread background_;
+    InMemoryMetadataStore metadata_;   // TODO(file engine): durable store
 };
 
 } // namespace gateway

@@ -36,6 +36,7 @@ public:
 
     void set_append_listener(AppendListener listener) override;
     void flush() override {}
+    MetadataStore& metadata() override { return metadata_; }
 
 private:
     struct Partition;
@@ -50,6 +51,7 @@ private:
     std::map<std::string, Topic> topics_;
     mutable std::mutex listener_mutex_;
     std::shared_ptr<const AppendListener> listener_;
+    InMemoryMetadataStore metadata_;
 };
 
 } // namespace gateway

@@ -4,6 +4,8 @@
 // all connections call in concurrently.
 #pragma once
 
+#include "gateway/storage/metadata_store.h"
+#include "gateway/storage/storage_errc.h"
 #include "runtime/bytes.h"
 #include "runtime/uuid.h"
 
@@ -17,18 +19,6 @@
 #include <vector>
 
 namespace gateway {
-
-// Storage outcomes; handlers map them to Kafka error codes in one place (handlers/errors.cc).
-enum class StorageErrc : uint8_t {
-    none,
-    unknown_topic_or_partition,
-    topic_already_exists,
-    invalid_partitions,        // a partition count that is not positive, or fewer than today
-    offset_out_of_range,
-    corrupt_message,           // a batch failed validation (bad CRC, bad framing)
-    invalid_record,            // e.g. a non-v2 batch given to append_batches
-    storage_error,             // I/O failure: KAFKA_STORAGE_ERROR
-};
 
 struct TopicPartition {
     std::string topic;
@@ -132,6 +122,9 @@ public:
     // Called after every successful append, on the appending thread, for long-poll fetches.
     using AppendListener = std::function<void(const TopicPartition& tp, int64_t high_watermark)>;
     virtual void set_append_listener(AppendListener listener) = 0;
+
+    // The engine's durable key/value records (committed offsets, group metadata).
+    virtual MetadataStore& metadata() = 0;
 
     // Writes everything out (shutdown).
     virtual void flush() = 0;
