@@ -65,6 +65,7 @@ enum class ErrorCode : int16_t {
     unknown_topic_id = 100,
     inconsistent_topic_id = 103,
     transactional_id_not_found = 105,
+    fetch_session_topic_id_error = 106,
 };
 
 constexpr int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
