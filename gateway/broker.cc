@@ -6,14 +6,22 @@
 namespace gateway {
 
 Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage)
-  : config_(std::move(config)), storage_(std::move(storage)) {
+  : config_(std::move(config)), storage_(std::move(storage)),
+    coordinator_(std::make_unique<GroupCoordinator>(storage_->metadata(), config_.groups)) {
     storage_->set_append_listener(
         [this](const TopicPartition& tp, int64_t high_watermark) { fetch_waiters_.notify(tp, high_watermark); });
+    coordinator_->start();   // loads groups and offsets in the background
 }
 
 Broker::~Broker() {
+    coordinator_->shutdown();   // answers pending joins/syncs; no store access afterwards
     storage_->set_append_listener(nullptr);
     fetch_waiters_.shutdown();
+}
+
+Broker::CoordinatorNode Broker::coordinator_for(const std::string&) const {
+    HostPort hp = config_.advertised_listener();
+    return {config_.node_id, hp.host, hp.port};
 }
 
 void Broker::register_handlers(kafka::Dispatcher& dispatcher) { register_all_handlers(dispatcher, *this); }

@@ -1,8 +1,10 @@
 // The gateway's state shared by all handlers: configuration, the storage engine, long-poll fetch
-// waiters and idempotent-producer state.  Handlers get it by reference; it outlives the server.
+// waiters, idempotent-producer state and the group coordinator.  Handlers get it by reference; it
+// outlives the server.
 #pragma once
 
 #include "gateway/config.h"
+#include "gateway/coordinator/group_coordinator.h"
 #include "gateway/error_codes.h"
 #include "gateway/fetch_waiters.h"
 #include "gateway/producer_state.h"
@@ -24,6 +26,16 @@ public:
     StorageEngine& storage() { return *storage_; }
     FetchWaiters& fetch_waiters() { return fetch_waiters_; }
     ProducerStates& producers() { return producers_; }
+    GroupCoordinator& coordinator() { return *coordinator_; }
+
+    // Which gateway coordinates a group (key_type 0) key.  Today this one, always; with several
+    // gateways (issue 6) each group has exactly one coordinator, chosen here.
+    struct CoordinatorNode {
+        int32_t node_id = -1;
+        std::string host;
+        int32_t port = -1;
+    };
+    CoordinatorNode coordinator_for(const std::string& key) const;
 
     // Registers every handler (handlers/handlers.h) with its declared versions.
     void register_handlers(kafka::Dispatcher& dispatcher);
@@ -41,6 +53,7 @@ private:
     std::unique_ptr<StorageEngine> storage_;
     FetchWaiters fetch_waiters_;
     ProducerStates producers_;
+    std::unique_ptr<GroupCoordinator> coordinator_;   // stopped before storage_ goes
 };
 
 // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".

@@ -104,6 +104,19 @@ void apply_property(Config& c, const std::string& name, const std::string& value
     else if (name == "log.retention.bytes") c.storage.default_topic_config.retention_bytes = parse_int(name, value);
     else if (name == "log.segment.bytes") c.storage.default_topic_config.segment_bytes = positive(parse_int(name, value));
     else if (name == "log.retention.check.interval.ms") c.storage.retention_check_interval_ms = positive(parse_int(name, value));
+    else if (name == "group.initial.rebalance.delay.ms") {
+        c.groups.initial_rebalance_delay_ms = parse_int(name, value);
+        if (c.groups.initial_rebalance_delay_ms < 0) throw ConfigError(name + ": must not be negative, got " + value);
+    } else if (name == "group.min.session.timeout.ms")
+        c.groups.min_session_timeout_ms = static_cast<int32_t>(positive(parse_int(name, value)));
+    else if (name == "group.max.session.timeout.ms")
+        c.groups.max_session_timeout_ms = static_cast<int32_t>(positive(parse_int(name, value)));
+    else if (name == "group.max.size") c.groups.max_size = static_cast<int32_t>(positive(parse_int(name, value)));
+    else if (name == "offsets.retention.minutes") c.groups.offsets_retention_ms = positive(parse_int(name, value)) * 60000;
+    else if (name == "offsets.retention.check.interval.ms")
+        c.groups.offsets_retention_check_interval_ms = positive(parse_int(name, value));
+    else if (name == "offset.metadata.max.bytes")
+        c.groups.offset_metadata_max_bytes = static_cast<size_t>(positive(parse_int(name, value)));
     else kafka::log_warn("config", "ignoring unknown property " + name);
 }
 

@@ -2,6 +2,7 @@
 // defaults.  Properties use Kafka's names where Kafka has one.
 #pragma once
 
+#include "gateway/coordinator/group_options.h"
 #include "gateway/storage/storage_engine.h"
 
 #include <cstdint>
@@ -28,6 +29,7 @@ struct Config {
     int32_t default_partitions = 1;            // num.partitions
     size_t max_request_size = 100u << 20;      // socket.request.max.bytes
     StorageOptions storage;                    // log.flush.*, log.retention.*, log.segment.bytes
+    GroupOptions groups;                       // group.*, offsets.retention.*, offset.metadata.max.bytes
 
     // The address clients are told to connect to.
     HostPort advertised_listener() const { return advertised.host.empty() ? listen : advertised; }

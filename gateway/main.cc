@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
         sigwait(&signals, &signal);
         kafka::log_info("main", std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
                                     ": stopping");
+        broker.coordinator().shutdown();   // answers waiting joins and syncs, so the drain is quick
         server.stop();
         server.wait();
         broker.storage().flush();

@@ -34,6 +34,7 @@ void register_delete_topics(kafka::Dispatcher& d, Broker& broker) {
             out.error_code = code(to_error_code(e));
             if (e == StorageErrc::none) {
                 broker.producers().forget_topic(*name);
+                broker.coordinator().topic_deleted(*name);
                 kafka::log_info("delete_topics", "deleted " + *name);
             }
         }

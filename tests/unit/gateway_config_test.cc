@@ -58,6 +58,32 @@ TEST(GatewayConfig, Errors) {
     EXPECT_EQ(parse({"--version"}, c), Action::version);
 }
 
+TEST(GatewayConfig, GroupCoordinatorProperties) {
+    Config c;
+    EXPECT_EQ(c.groups.initial_rebalance_delay_ms, 3000);
+    EXPECT_EQ(c.groups.min_session_timeout_ms, 6000);
+    EXPECT_EQ(c.groups.max_session_timeout_ms, 1800000);
+    EXPECT_EQ(c.groups.offsets_retention_ms, 10080LL * 60000);
+    EXPECT_EQ(c.groups.offsets_retention_check_interval_ms, 600000);
+    EXPECT_EQ(c.groups.offset_metadata_max_bytes, 4096u);
+    apply_property(c, "group.initial.rebalance.delay.ms", "0");
+    apply_property(c, "group.min.session.timeout.ms", "1000");
+    apply_property(c, "group.max.session.timeout.ms", "60000");
+    apply_property(c, "group.max.size", "10");
+    apply_property(c, "offsets.retention.minutes", "2");
+    apply_property(c, "offsets.retention.check.interval.ms", "500");
+    apply_property(c, "offset.metadata.max.bytes", "100");
+    EXPECT_EQ(c.groups.initial_rebalance_delay_ms, 0);
+    EXPECT_EQ(c.groups.min_session_timeout_ms, 1000);
+    EXPECT_EQ(c.groups.max_session_timeout_ms, 60000);
+    EXPECT_EQ(c.groups.max_size, 10);
+    EXPECT_EQ(c.groups.offsets_retention_ms, 120000);
+    EXPECT_EQ(c.groups.offsets_retention_check_interval_ms, 500);
+    EXPECT_EQ(c.groups.offset_metadata_max_bytes, 100u);
+    EXPECT_THROW(apply_property(c, "group.initial.rebalance.delay.ms", "-1"), ConfigError);
+    EXPECT_THROW(apply_property(c, "group.max.size", "0"), ConfigError);
+}
+
 TEST(GatewayConfig, TopicConfigs) {
     TopicConfig t;
     EXPECT_EQ(set_topic_config(t, "retention.ms", "1000"), "");

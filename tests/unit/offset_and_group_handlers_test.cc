@@ -1,0 +1,334 @@
+// The coordinator's handlers at every version they declare: each request is encoded at that version,
+// dispatched to a Broker over memory:// storage, and the response decoded at the same version, so a
+// field set where the version cannot carry it (an EncodeError) or a wrong shape shows up here.
+#include "gateway/broker.h"
+#include "generated/delete_groups_request.h"
+#include "generated/delete_groups_response.h"
+#include "generated/describe_groups_request.h"
+#include "generated/describe_groups_response.h"
+#include "generated/find_coordinator_request.h"
+#include "generated/find_coordinator_response.h"
+#include "generated/heartbeat_request.h"
+#include "generated/heartbeat_response.h"
+#include "generated/join_group_request.h"
+#include "generated/join_group_response.h"
+#include "generated/leave_group_request.h"
+#include "generated/leave_group_response.h"
+#include "generated/list_groups_request.h"
+#include "generated/list_groups_response.h"
+#include "generated/offset_commit_request.h"
+#include "generated/offset_commit_response.h"
+#include "generated/offset_delete_request.h"
+#include "generated/offset_delete_response.h"
+#include "generated/offset_fetch_request.h"
+#include "generated/offset_fetch_response.h"
+#include "generated/sync_group_request.h"
+#include "generated/sync_group_response.h"
+#include "runtime/log.h"
+
+#include <gtest/gtest.h>
+
+namespace gateway {
+namespace {
+
+class CapturingExchange : public kafka::Exchange {
+public:
+    CapturingExchange(kafka::RequestHeaderInfo header, kafka::Bytes body) : Exchange(std::move(header), std::move(body)) {}
+    const std::string& peer() const override { return peer_; }
+    void close_connection(const std::string& reason) override { closed = reason; }
+    bool connection_open() const override { return true; }
+
+    std::optional<std::vector<uint8_t>> response;
+    std::optional<std::string> closed;
+
+protected:
+    void complete(std::optional<kafka::Writer> w) override {
+        if (w) response = w->flatten();
+    }
+
+private:
+    std::string peer_ = "127.0.0.1:40000";
+};
+
+class GroupHandlers : public ::testing::Test {
+protected:
+    std::unique_ptr<Broker> broker;
+    kafka::Dispatcher dispatcher;
+
+    void SetUp() override {
+        kafka::set_log_level(kafka::LogLevel::warn);
+        Config config;
+        config.groups.initial_rebalance_delay_ms = 0;
+        config.default_partitions = 2;
+        broker = std::make_unique<Broker>(config, StorageEngine::open("memory://", {}));
+        broker->coordinator().load();   // what the timer thread does; idempotent
+        broker->register_handlers(dispatcher);
+        ASSERT_EQ(broker->find_topic("t", true).error, ErrorCode::none);
+    }
+
+    // Sends `req` at `version`; returns the exchange (answered now or later).
+    template<typename Request>
+    std::shared_ptr<CapturingExchange> send(const Request& req, int16_t version) {
+        kafka::Writer w;
+        req.encode(w, version);
+        auto flat = w.flatten();
+        kafka::RequestHeaderInfo h{Request::api_key, version, 1, std::string("client"),
+                                   static_cast<int16_t>(version >= Request::first_flexible_version &&
+                                                                Request::first_flexible_version >= 0
+                                                            ? 1
+                                                            : 0)};
+        auto ex = std::make_shared<CapturingExchange>(h, kafka::Bytes::copy_of(std::span(flat.data(), flat.size())));
+        dispatcher.dispatch(ex);
+        EXPECT_FALSE(ex->closed) << *ex->closed;
+        return ex;
+    }
+    template<typename Response>
+    Response decode(const CapturingExchange& ex, int16_t version, int16_t header_version) {
+        EXPECT_TRUE(ex.response.has_value());
+        Response resp;
+        if (!ex.response) return resp;
+        // Decoded bytes view the buffer: keep it alive with them.
+        kafka::Bytes owned = kafka::Bytes::copy_of(std::span(ex.response->data(), ex.response->size()));
+        kafka::Reader r(owned);
+        r.read_int32();   // length
+        r.read_int32();   // correlation id
+        if (header_version >= 1) r.read_uvarint();
+        resp.decode(r, version);
+        EXPECT_TRUE(r.at_end());
+        return resp;
+    }
+    template<typename Request, typename Response>
+    Response call(const Request& req, int16_t version) {
+        auto ex = send(req, version);
+        const bool flexible = Request::first_flexible_version >= 0 && version >= Request::first_flexible_version;
+        return decode<Response>(*ex, version, flexible ? 1 : 0);
+    }
+};
+
+TEST_F(GroupHandlers, FindCoordinatorEveryVersion) {
+    for (int16_t v = 0; v <= 6; ++v) {
+        kafka::FindCoordinatorRequest req;
+        if (v >= 4) req.coordinator_keys = {"g1", "g2"};
+        else req.key = "g1";
+        auto resp = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, v);
+        if (v >= 4) {
+            ASSERT_EQ(resp.coordinators.size(), 2u);
+            EXPECT_EQ(resp.coordinators[1].key, "g2");
+            EXPECT_EQ(resp.coordinators[1].node_id, 1);
+            EXPECT_EQ(resp.coordinators[1].port, 9092);
+            EXPECT_EQ(resp.coordinators[1].host, "127.0.0.1");
+        } else {
+            EXPECT_EQ(resp.error_code, 0);
+            EXPECT_EQ(resp.node_id, 1);
+            EXPECT_EQ(resp.port, 9092);
+        }
+        if (v >= 1) {
+            req.key_type = 1;   // transactions: not offered
+            auto txn = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, v);
+            int16_t e = v >= 4 ? txn.coordinators.at(0).error_code : txn.error_code;
+            EXPECT_EQ(e, code(ErrorCode::coordinator_not_available)) << v;
+            req.key_type = 7;
+            auto bad = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, v);
+            e = v >= 4 ? bad.coordinators.at(0).error_code : bad.error_code;
+            EXPECT_EQ(e, code(ErrorCode::invalid_request)) << v;
+        }
+    }
+}
+
+TEST_F(GroupHandlers, JoinSyncHeartbeatLeaveEveryVersion) {
+    for (int16_t v = 0; v <= 9; ++v) {
+        const std::string group = "g" + std::to_string(v);
+        kafka::JoinGroupRequest join;
+        join.group_id = group;
+        join.session_timeout_ms = 10000;
+        join.rebalance_timeout_ms = 10000;
+        join.protocol_type = "consumer";
+        join.protocols.push_back({"range", kafka::Bytes::copy_of(std::string_view("meta")), {}});
+        if (v >= 5) join.group_instance_id = std::nullopt;
+        auto jr = call<kafka::JoinGroupRequest, kafka::JoinGroupResponse>(join, v);
+        if (v >= 4) {
+            ASSERT_EQ(jr.error_code, code(ErrorCode::member_id_required)) << v;
+            join.member_id = jr.member_id;
+            jr = call<kafka::JoinGroupRequest, kafka::JoinGroupResponse>(join, v);
+        }
+        ASSERT_EQ(jr.error_code, 0) << v;
+        EXPECT_EQ(jr.generation_id, 1);
+        EXPECT_EQ(jr.leader, jr.member_id);
+        ASSERT_EQ(jr.members.size(), 1u);
+        EXPECT_EQ(jr.members[0].metadata.view(), "meta");
+        EXPECT_EQ(jr.protocol_name.value_or(""), "range");
+        if (v >= 7) { EXPECT_EQ(jr.protocol_type, "consumer"); }
+        const std::string member = jr.member_id;
+
+        const int16_t sv = std::min<int16_t>(v, 5);
+        kafka::SyncGroupRequest sync;
+        sync.group_id = group;
+        sync.generation_id = 1;
+        sync.member_id = member;
+        if (sv >= 5) {
+            sync.protocol_type = "consumer";
+            sync.protocol_name = "range";
+        }
+        sync.assignments.push_back({member, kafka::Bytes::copy_of(std::string_view("assigned")), {}});
+        auto sr = call<kafka::SyncGroupRequest, kafka::SyncGroupResponse>(sync, sv);
+        EXPECT_EQ(sr.error_code, 0) << v;
+        EXPECT_EQ(sr.assignment.view(), "assigned");
+        if (sv >= 5) { EXPECT_EQ(sr.protocol_name, "range"); }
+
+        const int16_t hv = std::min<int16_t>(v, 4);
+        kafka::HeartbeatRequest hb;
+        hb.group_id = group;
+        hb.generation_id = 1;
+        hb.member_id = member;
+        EXPECT_EQ((call<kafka::HeartbeatRequest, kafka::HeartbeatResponse>(hb, hv).error_code), 0);
+        hb.generation_id = 5;
+        EXPECT_EQ((call<kafka::HeartbeatRequest, kafka::HeartbeatResponse>(hb, hv).error_code),
+                  code(ErrorCode::illegal_generation));
+
+        const int16_t dv = std::min<int16_t>(v, 5);
+        kafka::DescribeGroupsRequest dg;
+        dg.groups = {group, "nope"};
+        auto d = call<kafka::DescribeGroupsRequest, kafka::DescribeGroupsResponse>(dg, dv);
+        ASSERT_EQ(d.groups.size(), 2u);
+        EXPECT_EQ(d.groups[0].group_state, "Stable");
+        EXPECT_EQ(d.groups[0].protocol_data, "range");
+        ASSERT_EQ(d.groups[0].members.size(), 1u);
+        EXPECT_EQ(d.groups[0].members[0].member_assignment.view(), "assigned");
+        EXPECT_EQ(d.groups[0].members[0].client_host, "/127.0.0.1");
+        EXPECT_EQ(d.groups[1].group_state, "Dead");
+
+        const int16_t lv = std::min<int16_t>(v, 5);
+        kafka::LeaveGroupRequest leave;
+        leave.group_id = group;
+        if (lv >= 3) leave.members.push_back({member, std::nullopt, std::nullopt, {}});
+        else leave.member_id = member;
+        if (lv >= 3) leave.members.push_back({"stranger", std::nullopt, std::nullopt, {}});
+        auto lr = call<kafka::LeaveGroupRequest, kafka::LeaveGroupResponse>(leave, lv);
+        EXPECT_EQ(lr.error_code, 0) << v;
+        if (lv >= 3) {
+            ASSERT_EQ(lr.members.size(), 2u);
+            EXPECT_EQ(lr.members[0].error_code, 0);
+            EXPECT_EQ(lr.members[1].error_code, code(ErrorCode::unknown_member_id));
+        } else {
+            auto again = call<kafka::LeaveGroupRequest, kafka::LeaveGroupResponse>(leave, lv);
+            EXPECT_EQ(again.error_code, code(ErrorCode::unknown_member_id));   // the member's error, pre-v3
+        }
+        EXPECT_EQ(broker->coordinator().describe(group).state, "Empty");
+    }
+}
+
+TEST_F(GroupHandlers, OffsetCommitAndFetchEveryVersion) {
+    for (int16_t v = 0; v <= 9; ++v) {
+        const std::string group = "o" + std::to_string(v);
+        kafka::OffsetCommitRequest commit;
+        commit.group_id = group;
+        auto& t = commit.topics.emplace_back();
+        t.name = "t";
+        t.partitions.push_back({0, 40 + v, 3, -1, std::string("md"), {}});
+        t.partitions.push_back({5, 1, -1, -1, std::string(""), {}});   // no such partition
+        auto& u = commit.topics.emplace_back();
+        u.name = "missing";
+        u.partitions.push_back({0, 1, -1, -1, std::string(""), {}});
+        auto cr = call<kafka::OffsetCommitRequest, kafka::OffsetCommitResponse>(commit, v);
+        ASSERT_EQ(cr.topics.size(), 2u);
+        EXPECT_EQ(cr.topics[0].partitions[0].error_code, 0) << v;
+        EXPECT_EQ(cr.topics[0].partitions[1].error_code, code(ErrorCode::unknown_topic_or_partition));
+        EXPECT_EQ(cr.topics[1].partitions[0].error_code, code(ErrorCode::unknown_topic_or_partition));
+
+        for (int16_t fv = 0; fv <= 9; ++fv) {
+            kafka::OffsetFetchRequest fetch;
+            if (fv >= 8) {
+                auto& g = fetch.groups.emplace_back();
+                g.group_id = group;
+                g.topics.emplace().push_back({"t", {0, 1}, {}});
+                auto& all = fetch.groups.emplace_back();
+                all.group_id = group;
+                all.topics = std::nullopt;   // every committed partition
+            } else {
+                fetch.group_id = group;
+                fetch.topics.emplace().push_back({"t", {0, 1}, {}});
+            }
+            auto fr = call<kafka::OffsetFetchRequest, kafka::OffsetFetchResponse>(fetch, fv);
+            int64_t offset0 = -1, offset1 = 0;
+            std::string metadata;
+            int32_t epoch = 0;
+            if (fv >= 8) {
+                ASSERT_EQ(fr.groups.size(), 2u);
+                const auto& ps = fr.groups[0].topics.at(0).partitions;
+                offset0 = ps.at(0).committed_offset;
+                offset1 = ps.at(1).committed_offset;
+                metadata = ps.at(0).metadata.value_or("?");
+                epoch = ps.at(0).committed_leader_epoch;
+                ASSERT_EQ(fr.groups[1].topics.size(), 1u);
+                EXPECT_EQ(fr.groups[1].topics[0].partitions.size(), 1u);
+            } else {
+                const auto& ps = fr.topics.at(0).partitions;
+                offset0 = ps.at(0).committed_offset;
+                offset1 = ps.at(1).committed_offset;
+                metadata = ps.at(0).metadata.value_or("?");
+                epoch = ps.at(0).committed_leader_epoch;
+            }
+            EXPECT_EQ(offset0, 40 + v) << v << "/" << fv;
+            EXPECT_EQ(offset1, -1);
+            EXPECT_EQ(metadata, "md");
+            if (fv >= 5) { EXPECT_EQ(epoch, v >= 6 ? 3 : -1) << v << "/" << fv; }
+        }
+    }
+}
+
+TEST_F(GroupHandlers, ListDeleteAndOffsetDelete) {
+    kafka::OffsetCommitRequest commit;
+    commit.group_id = "simple";
+    commit.topics.push_back({"t", {{0, 5, -1, -1, std::string(""), {}}, {1, 6, -1, -1, std::string(""), {}}}, {}});
+    call<kafka::OffsetCommitRequest, kafka::OffsetCommitResponse>(commit, 2);
+    for (int16_t v = 0; v <= 5; ++v) {
+        kafka::ListGroupsRequest lg;
+        if (v >= 4) lg.states_filter = {"Empty"};
+        auto l = call<kafka::ListGroupsRequest, kafka::ListGroupsResponse>(lg, v);
+        ASSERT_EQ(l.groups.size(), 1u) << v;
+        EXPECT_EQ(l.groups[0].group_id, "simple");
+        if (v >= 4) { EXPECT_EQ(l.groups[0].group_state, "Empty"); }
+        if (v >= 5) {
+            lg.types_filter = {"consumer"};
+            EXPECT_TRUE((call<kafka::ListGroupsRequest, kafka::ListGroupsResponse>(lg, v).groups.empty()));
+        }
+    }
+    kafka::OffsetDeleteRequest od;
+    od.group_id = "simple";
+    od.topics.push_back({"t", {{0, {}}}, {}});
+    od.topics.push_back({"missing", {{0, {}}}, {}});
+    auto odr = call<kafka::OffsetDeleteRequest, kafka::OffsetDeleteResponse>(od, 0);
+    EXPECT_EQ(odr.error_code, 0);
+    ASSERT_EQ(odr.topics.size(), 2u);
+    EXPECT_EQ(odr.topics[0].partitions.at(0).error_code, 0);
+    EXPECT_EQ(odr.topics[1].partitions.at(0).error_code, code(ErrorCode::unknown_topic_or_partition));
+    od.group_id = "unknown";
+    EXPECT_EQ((call<kafka::OffsetDeleteRequest, kafka::OffsetDeleteResponse>(od, 0).error_code),
+              code(ErrorCode::group_id_not_found));
+    for (int16_t v = 0; v <= 2; ++v) {
+        kafka::DeleteGroupsRequest dg;
+        dg.groups_names = {"simple"};
+        auto r = call<kafka::DeleteGroupsRequest, kafka::DeleteGroupsResponse>(dg, v);
+        ASSERT_EQ(r.results.size(), 1u);
+        EXPECT_EQ(r.results[0].error_code, code(v == 0 ? ErrorCode::none : ErrorCode::group_id_not_found)) << v;
+    }
+}
+
+TEST_F(GroupHandlers, WaitingJoinIsAnsweredAtShutdown) {
+    kafka::JoinGroupRequest join;
+    join.group_id = "w";
+    join.session_timeout_ms = 10000;
+    join.rebalance_timeout_ms = 10000;
+    join.protocol_type = "consumer";
+    join.protocols.push_back({"range", kafka::Bytes(), {}});
+    auto first = call<kafka::JoinGroupRequest, kafka::JoinGroupResponse>(join, 3);   // generation 1
+    ASSERT_EQ(first.error_code, 0);
+    auto waiting = send(join, 3);   // a second member: waits for the first to rejoin
+    EXPECT_FALSE(waiting->response.has_value());
+    broker.reset();
+    auto resp = decode<kafka::JoinGroupResponse>(*waiting, 3, 0);
+    EXPECT_EQ(resp.error_code, code(ErrorCode::not_coordinator));
+}
+
+} // namespace
+} // namespace gateway
