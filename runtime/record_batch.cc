@@ -1,5 +1,6 @@
 #include "runtime/record_batch.h"
 
+#include "runtime/compression.h"
 #include "runtime/crc32c.h"
 #include "runtime/reader.h"
 #include "runtime/writer.h"
@@ -224,26 +225,26 @@ std::optional<RecordBatch> RecordBatchReader::next() {
     return batch;
 }
 
-std::vector<Record> decode_records(const Bytes& batch) {
-    RecordBatchHeader h = parse_record_batch_header(batch.span());
-    check_size_matches(h, batch.size());
-    if (h.compression() != CompressionCodec::none)
-        fail(DecodeErrc::invalid_value, "records of a " + std::string(to_string(h.compression())) +
-                                            " batch: decompression not available here");
-    if (h.records_count < 0) fail(DecodeErrc::negative_length, "records_count " + std::to_string(h.records_count));
+namespace {
 
-    Reader payload(batch.slice(RecordBatchHeader::size, batch.size() - RecordBatchHeader::size));
+// The records of a batch whose header is `h`, from its (uncompressed) payload.  `offset_in_batch`
+// is where the payload starts in what the messages count bytes from (the batch, or 0 for the
+// decompressed records).
+std::vector<Record> decode_payload(const RecordBatchHeader& h, const Bytes& records_bytes, size_t offset_in_batch) {
+    if (h.records_count < 0) fail(DecodeErrc::negative_length, "records_count " + std::to_string(h.records_count));
+    Reader payload(records_bytes);
     std::vector<Record> records;
     records.reserve(std::min(static_cast<size_t>(h.records_count), payload.remaining() / min_record_size));
     for (int32_t i = 0; i < h.records_count; ++i) {
         if (payload.at_end())
             fail(DecodeErrc::truncated, "records_count is " + std::to_string(h.records_count) +
                                             " but the records end after " + std::to_string(i));
-        const size_t start = RecordBatchHeader::size + payload.position();
+        const size_t start = offset_in_batch + payload.position();
         try {
             records.push_back(read_record(payload));
         } catch (const DecodeError& e) {
-            rethrow_with_context(e, "record " + std::to_string(i) + " at byte " + std::to_string(start) + " of the batch");
+            rethrow_with_context(e, "record " + std::to_string(i) + " at byte " + std::to_string(start) + " of the " +
+                                        (offset_in_batch == 0 ? "decompressed records" : "batch"));
         }
     }
     if (!payload.at_end())
@@ -252,11 +253,31 @@ std::vector<Record> decode_records(const Bytes& batch) {
     return records;
 }
 
+} // namespace
+
+std::vector<Record> decode_records(const Bytes& batch) {
+    RecordBatchHeader h = parse_record_batch_header(batch.span());
+    check_size_matches(h, batch.size());
+    if (h.compression() != CompressionCodec::none)
+        fail(DecodeErrc::invalid_value, "records of a " + std::string(to_string(h.compression())) +
+                                            " batch: decode_records(batch, max_decompressed_size) decompresses");
+    return decode_payload(h, batch.slice(RecordBatchHeader::size, batch.size() - RecordBatchHeader::size),
+                          RecordBatchHeader::size);
+}
+
+std::vector<Record> decode_records(const Bytes& batch, size_t max_decompressed_size) {
+    RecordBatchHeader h = parse_record_batch_header(batch.span());
+    check_size_matches(h, batch.size());
+    Bytes payload = batch.slice(RecordBatchHeader::size, batch.size() - RecordBatchHeader::size);
+    if (h.compression() == CompressionCodec::none) return decode_payload(h, payload, RecordBatchHeader::size);
+    if ((h.attributes & 7) > static_cast<int>(CompressionCodec::zstd))
+        fail(DecodeErrc::invalid_value, "unknown compression codec " + std::to_string(h.attributes & 7));
+    return decode_payload(h, decompress(h.compression(), payload.span(), max_decompressed_size), 0);
+}
+
 RecordBatchBuilder::RecordBatchBuilder(const RecordBatchFields& fields) : fields_(fields) {
-    auto codec = static_cast<CompressionCodec>(fields.attributes & 7);
-    if (codec != CompressionCodec::none)
-        throw EncodeError("RecordBatchBuilder writes uncompressed batches, but the attributes name " +
-                          std::string(to_string(codec)));
+    if ((fields.attributes & 7) > static_cast<int>(CompressionCodec::zstd))
+        throw EncodeError("unknown compression codec " + std::to_string(fields.attributes & 7));
 }
 
 void RecordBatchBuilder::append(int64_t timestamp, const std::optional<Bytes>& key, const std::optional<Bytes>& value,
@@ -300,7 +321,16 @@ void RecordBatchBuilder::append(int64_t timestamp, const std::optional<Bytes>& k
 }
 
 Bytes RecordBatchBuilder::build() const {
-    const size_t total = RecordBatchHeader::size + records_.size();
+    const auto codec = static_cast<CompressionCodec>(fields_.attributes & 7);
+    Bytes compressed;
+    if (codec != CompressionCodec::none) {
+        std::vector<uint8_t> plain(records_.size());
+        uint8_t* at = plain.data();
+        for (const Writer::Segment& segment : records_.segments()) at = std::copy(segment.data, segment.data + segment.size, at);
+        compressed = compress(codec, plain);
+    }
+    const size_t payload_size = codec == CompressionCodec::none ? records_.size() : compressed.size();
+    const size_t total = RecordBatchHeader::size + payload_size;
     if (total - batch_offset::partition_leader_epoch > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
         throw EncodeError("record batch of " + std::to_string(total) + " bytes is too large");
 
@@ -322,9 +352,14 @@ Bytes RecordBatchBuilder::build() const {
     auto buffer = std::make_shared<std::vector<uint8_t>>(total);
     uint8_t* out = buffer->data();
     uint8_t* at = out;
-    for (const Writer* part : {&std::as_const(header), &records_})
+    for (const Writer* part : {&std::as_const(header), &records_}) {
+        if (part == &records_ && codec != CompressionCodec::none) {
+            at = std::copy(compressed.data(), compressed.data() + compressed.size(), at);
+            break;
+        }
         for (const Writer::Segment& segment : part->segments())
             at = std::copy(segment.data, segment.data + segment.size, at);
+    }
     store_be(out + batch_offset::crc, crc32c(out + batch_offset::attributes, total - batch_offset::attributes), 4);
     return Bytes(buffer, out, total);
 }

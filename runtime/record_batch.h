@@ -19,8 +19,8 @@
 //       57  records_count int32
 //       61  records
 //
-// Compression is not handled here: a compressed batch can be split out, validated and passed on, and
-// its codec and raw payload read, but its records cannot be decoded.
+// Compressed batches: decode_records(batch, max_decompressed_size) decompresses the payload
+// (runtime/compression.h) and RecordBatchBuilder compresses when its attributes name a codec.
 #pragma once
 
 #include "runtime/bytes.h"
@@ -188,17 +188,21 @@ private:
 // is not checked here.
 std::vector<Record> decode_records(const Bytes& batch);
 
+// The same for any batch, compressed or not: a compressed payload is decompressed first (at most
+// max_decompressed_size bytes, CompressionError otherwise) and the records view that new buffer.
+std::vector<Record> decode_records(const Bytes& batch, size_t max_decompressed_size);
+
 // Batch-level fields for RecordBatchBuilder; lengths, deltas, timestamps, count and CRC are computed.
 struct RecordBatchFields {
     int64_t base_offset = 0;
     int32_t partition_leader_epoch = -1;
-    int16_t attributes = 0; // the codec bits must be none: the builder does not compress
+    int16_t attributes = 0; // the codec bits (attributes & 7) compress the records with that codec
     int64_t producer_id = -1;
     int16_t producer_epoch = -1;
     int32_t base_sequence = -1;
 };
 
-// Writes one uncompressed v2 batch.  Records get consecutive offset deltas 0, 1, 2, ...; the first
+// Writes one v2 batch, compressed when fields.attributes name a codec.  Records get consecutive offset deltas 0, 1, 2, ...; the first
 // record's timestamp becomes base_timestamp and the largest one max_timestamp (both -1 when empty).
 // Records are encoded as they are appended; keys and values are copied, so their buffers may go.
 class RecordBatchBuilder {

@@ -1,4 +1,7 @@
-// Fetch: v4-17 served (v0-3 need down-conversion to legacy message sets: not yet).  v4 adds
+// Fetch: v0-17.  v0-3 read legacy message sets (v0 magic 0, v1-3 magic 1): the stored v2 batches are
+// converted down per request as Kafka does (kafka::down_convert: one uncompressed message per record,
+// headers dropped, control batches skipped), within partition_max_bytes and v3's max_bytes but
+// never less than one whole message; v1 adds throttle_time_ms, v3 max_bytes.  v4 adds
 // isolation_level and last_stable_offset (no transactions here: LSO = high watermark); v5
 // log_start_offset; v7 fetch sessions (KIP-227) - we decline them by answering session_id 0, which
 // every client takes as "send full fetches"; v11 rack_id; v12 flexible; v13 topics by id; v15-17
@@ -6,11 +9,13 @@
 //
 // Long poll: when less than min_bytes is there, the fetch waits until an append to one of its
 // partitions or max_wait_ms, then reads again and answers.  Records are views of the stored batches
-// (mmap or memory); the writer sends them without copying.
+// (mmap or memory); from v4 on the writer sends them without copying.
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/fetch_request.h"
 #include "generated/fetch_response.h"
+#include "runtime/log.h"
+#include "runtime/message_set.h"
 
 #include <chrono>
 #include <memory>
@@ -40,6 +45,24 @@ void resolve_topics(Broker& broker, FetchPlan& plan) {
         if (topic)
             for (const auto& p : t.partitions) plan.partitions.push_back({topic->name, p.partition});
         plan.topics.push_back(std::move(topic));
+    }
+}
+
+// v0-3: the batches read as the legacy message set the version reads, at most `limit` bytes (but one
+// message at least).  A batch that cannot be decoded is reported as CORRUPT_MESSAGE.
+void down_convert(Broker& broker, const FetchPlan& plan, const TopicPartition& tp, int64_t fetch_offset,
+                  size_t limit, ReadResult& rr, kafka::FetchResponse::PartitionData& pr) {
+    if (rr.error != StorageErrc::none || rr.records.empty()) return;
+    try {
+        rr.records = kafka::down_convert(rr.records, plan.version == 0 ? 0 : 1, fetch_offset, limit,
+                                         broker.config().max_request_size)
+                         .messages;
+    } catch (const kafka::DecodeError& e) {
+        kafka::log_warn("fetch", tp.topic + "-" + std::to_string(tp.partition) + ": cannot convert the batches at offset " +
+                                     std::to_string(fetch_offset) + " for Fetch v" + std::to_string(plan.version) +
+                                     ": " + e.what());
+        rr.records = kafka::Bytes();
+        pr.error_code = code(ErrorCode::corrupt_message);
     }
 }
 
@@ -75,6 +98,8 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
                 rr = broker.storage().read({topic->name, p.partition}, p.fetch_offset, limit);
             }
             pr.error_code = code(to_error_code(rr.error));
+            if (plan.version < 4 && limit > 0)
+                down_convert(broker, plan, {topic->name, p.partition}, p.fetch_offset, limit, rr, pr);
             pr.high_watermark = rr.high_watermark;
             pr.last_stable_offset = rr.high_watermark;
             pr.log_start_offset = rr.log_start_offset;
@@ -90,7 +115,7 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
 } // namespace
 
 void register_fetch(kafka::Dispatcher& d, Broker& broker) {
-    d.add(kafka::FetchRequest::api_key, 4, 17, [&broker](const kafka::ExchangePtr& ex) {
+    d.add(kafka::FetchRequest::api_key, 0, 17, [&broker](const kafka::ExchangePtr& ex) {
         auto plan = std::make_shared<FetchPlan>();
         kafka::Reader r = ex->body();
         plan->request.decode(r, ex->version());

@@ -1,5 +1,6 @@
 // Produce: v0-11.  v0-2 carry legacy message sets (magic 0/1), converted to v2 batches before they
-// are stored; v3+ carry v2 batches, stored byte for byte but for the base offset.  v1 adds
+// are stored (compressed wrappers opened, see convert_message_set); v3+ carry v2 batches, stored byte
+// for byte but for the base offset, compressed ones decompressed once to check them as Kafka does.  v1 adds
 // throttle_time_ms; v2 log_append_time_ms; v3 transactional_id (transactions are not offered); v5
 // log_start_offset; v8 record_errors and error_message; v9 flexible; v10-11 change nothing for us.
 // acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).
@@ -7,6 +8,7 @@
 #include "gateway/handlers/handlers.h"
 #include "generated/produce_request.h"
 #include "generated/produce_response.h"
+#include "runtime/compression.h"
 #include "runtime/log.h"
 #include "runtime/message_set.h"
 #include "runtime/record_batch.h"
@@ -23,21 +25,34 @@ struct Rejected {
     std::string message;
 };
 
-// Legacy messages (uncompressed) as one v2 batch, keys, values and timestamps kept.
-kafka::Bytes convert_message_set(const kafka::Bytes& set) {
+// Legacy messages as one v2 batch, keys, values and timestamps kept (magic 0 has none: -1).  The
+// inner messages of compressed wrappers (at most max_decompressed bytes each) are taken out and the
+// v2 batch is compressed again with the wrapper's codec, as Kafka does (compression.type=producer):
+// storage stays as small as the producer meant, and consumers see the codec they would from Kafka.
+kafka::Bytes convert_message_set(const kafka::Bytes& set, size_t max_decompressed) {
     kafka::MessageSetReader reader(set, kafka::PartialTail::reject);
-    kafka::RecordBatchBuilder builder({});
+    std::vector<kafka::LegacyMessage> messages;
+    auto codec = kafka::CompressionCodec::none;
     while (auto m = reader.next()) {
-        if (m->compression() != kafka::CompressionCodec::none)
-            throw Rejected{ErrorCode::corrupt_message, "compressed legacy message sets are not supported yet"};
-        builder.append(m->timestamp, m->key, m->value);
+        if (m->compression() == kafka::CompressionCodec::none) {
+            messages.push_back(std::move(*m));
+            continue;
+        }
+        if (codec == kafka::CompressionCodec::none) codec = m->compression();   // the first wrapper's, if mixed
+        for (auto& inner : kafka::inner_messages(*m, max_decompressed)) messages.push_back(std::move(inner));
     }
-    if (builder.record_count() == 0) throw Rejected{ErrorCode::invalid_record, "empty message set"};
+    if (messages.empty()) throw Rejected{ErrorCode::invalid_record, "empty message set"};
+    kafka::RecordBatchBuilder builder({.attributes = static_cast<int16_t>(codec)});
+    for (const auto& m : messages) builder.append(m.timestamp, m.key, m.value);
     return builder.build();
 }
 
+// Decompressed, a batch may not be larger than a request could be.
+size_t max_decompressed(const Broker& broker) { return broker.config().max_request_size; }
+
 // The batches of one partition's records, validated: CRC, framing, size, no control batches.
-std::vector<kafka::RecordBatch> validated_batches(const kafka::Bytes& records, const TopicConfig& config) {
+std::vector<kafka::RecordBatch> validated_batches(const kafka::Bytes& records, const TopicConfig& config,
+                                                  size_t max_decompressed) {
     std::vector<kafka::RecordBatch> out;
     kafka::RecordBatchReader reader(records, kafka::PartialTail::reject);
     while (auto b = reader.next()) {
@@ -49,6 +64,10 @@ std::vector<kafka::RecordBatch> validated_batches(const kafka::Bytes& records, c
         if (b->bytes.size() > static_cast<size_t>(config.max_message_bytes))
             throw Rejected{ErrorCode::message_too_large, "batch of " + std::to_string(b->bytes.size()) +
                                                              " bytes exceeds max.message.bytes"};
+        // Kafka reads every record of a compressed batch before accepting it; so do we, so that a
+        // corrupt or bomb-sized payload never reaches the log (down-conversion and timestamp lookups
+        // open stored batches later).
+        if (b->header.compression() != kafka::CompressionCodec::none) (void)kafka::decode_records(b->bytes, max_decompressed);
         out.push_back(std::move(*b));
     }
     if (out.empty()) throw Rejected{ErrorCode::invalid_record, "no record batch"};
@@ -120,17 +139,21 @@ void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
         kafka::Bytes converted;
         if (kafka::records_format(in.records->span()) == kafka::RecordsFormat::message_set) {
             if (version >= 3) throw Rejected{ErrorCode::invalid_record, "Produce v3+ carries only v2 record batches"};
-            converted = convert_message_set(*in.records);
-            batches = validated_batches(converted, topic.config);
+            converted = convert_message_set(*in.records, max_decompressed(broker));
+            batches = validated_batches(converted, topic.config, max_decompressed(broker));
         } else {
             if (version < 3)
                 throw Rejected{ErrorCode::invalid_record, "Produce v0-2 carries only legacy message sets"};
-            batches = validated_batches(*in.records, topic.config);
+            batches = validated_batches(*in.records, topic.config, max_decompressed(broker));
         }
         append(broker, {topic.name, in.index}, batches, out);
     } catch (const Rejected& e) {
         out.error_code = code(e.error);
         out.error_message = e.message;
+    } catch (const kafka::CompressionError& e) {
+        out.error_code = code(e.reason() == kafka::CompressionErrc::too_large ? ErrorCode::message_too_large
+                                                                              : ErrorCode::corrupt_message);
+        out.error_message = e.what();
     } catch (const kafka::DecodeError& e) {
         out.error_code = code(ErrorCode::corrupt_message);
         out.error_message = e.what();

@@ -1,6 +1,7 @@
 #include "gateway/storage/record_timestamps.h"
 
 #include "runtime/codec_error.h"
+#include "runtime/compression.h"
 
 #include <algorithm>
 #include <optional>
@@ -9,12 +10,12 @@
 namespace gateway {
 namespace {
 
-// The records of an uncompressed batch; nothing for a compressed (or, defensively, undecodable) one,
-// whose callers then answer from the header.
+// The records of a batch, decompressed when it is compressed (only this batch: callers ask for the
+// one batch the answer is in); nothing for one that cannot be decoded (defensively: Produce checked
+// it), whose callers then answer from the header.
 std::optional<std::vector<kafka::Record>> records_of(const kafka::RecordBatch& batch) {
-    if (batch.header.compression() != kafka::CompressionCodec::none) return std::nullopt;
     try {
-        return kafka::decode_records(batch.bytes);
+        return kafka::decode_records(batch.bytes, kafka::default_max_decompressed_size);
     } catch (const kafka::DecodeError&) {
         return std::nullopt;
     }

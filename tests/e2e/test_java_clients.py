@@ -17,13 +17,6 @@ JAVA = shutil.which("java")
 MVN = shutil.which("mvn")
 pytestmark = pytest.mark.skipif(JAVA is None or MVN is None, reason="java and mvn (Maven) are needed for the Java client tests")
 
-# The gateway keeps compressed batches as the clients sent them and has no codecs, so ListOffsets by
-# timestamp (offsetsForTimes) and for the max timestamp answer at batch granularity for compressed
-# batches, where Kafka decompresses and answers with the exact record.  ClientCheck reports these as
-# "KNOWN GAP" with this flag; drop it once the storage engines answer per record.
-KNOWN_GAPS = ["--tolerate", "compressed-timestamps"]
-
-
 @pytest.fixture(scope="session")
 def client_check():
     """Builds ClientCheck (target/classes + dependencies copied to target/lib) and returns a runner."""
@@ -51,14 +44,15 @@ def test_admin_client(gateway, client_check):
 
 
 def test_producer_consumer_roundtrip(gateway, client_check):
-    out = client_check("roundtrip", gateway, "--topic", "java-roundtrip", "--count", "5000", "--partitions", "3")
-    assert "KNOWN GAP" not in out   # uncompressed batches are answered per record, as Kafka does
+    client_check("roundtrip", gateway, "--topic", "java-roundtrip", "--count", "5000", "--partitions", "3")
 
 
 @pytest.mark.parametrize("codec", ["zstd", "lz4", "gzip", "snappy"])
 def test_compressed_roundtrip(gateway, client_check, codec):
+    # Timestamp lookups (offsetsForTimes, max timestamp) must find the exact record inside the
+    # compressed batches, as Kafka does.
     client_check("roundtrip", gateway, "--topic", f"java-{codec}", "--count", "3000", "--partitions", "3",
-                 "--compression", codec, *KNOWN_GAPS)
+                 "--compression", codec)
 
 
 def test_small_fetch_limits_still_return_large_batches(gateway, client_check):
@@ -76,4 +70,4 @@ def test_restart_between_produce_and_consume(gateway, client_check):
     client_check("produce", gateway, "--topic", "java-restart", "--count", "2000", "--compression", "lz4")
     gateway.restart()
     client_check("produce", gateway, "--topic", "java-restart", "--first", "2000", "--count", "1000")
-    client_check("consume", gateway, "--topic", "java-restart", "--count", "3000", *KNOWN_GAPS)
+    client_check("consume", gateway, "--topic", "java-restart", "--count", "3000")

@@ -1,5 +1,6 @@
 #include "runtime/message_set.h"
 
+#include "runtime/compression.h"
 #include "runtime/writer.h"
 
 #include "tests/unit/test_bytes.h"
@@ -254,6 +255,211 @@ TEST(RecordsFormat, TellsByTheMagicByte) {
     DecodeError e = decode_error([&] { records_format(odd); });
     EXPECT_EQ(e.code(), DecodeErrc::invalid_value);
     EXPECT_TRUE(mentions(e, "magic 3")) << e.what();
+}
+
+// ---- compressed wrappers ----
+
+// "<prefix><n>" (spelled out: GCC 12 at -O3 warns falsely about `"k" + std::to_string(n)`).
+Bytes numbered(std::string_view prefix, int n) {
+    std::string s(prefix);
+    s += std::to_string(n);
+    return text(s);
+}
+
+// A wrapper around `inner` (a message set) compressed with `codec`, written field by field.
+ByteVector wrapper_of(int64_t offset, int8_t magic, CompressionCodec codec, int64_t timestamp, const ByteVector& inner,
+                      int8_t extra_attributes = 0) {
+    Bytes packed = compress(codec, inner, magic == 0 ? Lz4Framing::kafka_magic_v0 : Lz4Framing::standard);
+    return legacy_message(offset, magic, static_cast<int8_t>(static_cast<int8_t>(codec) | extra_attributes), timestamp,
+                          std::nullopt, packed);
+}
+
+TEST(MessageSetWrapper, MagicOneInnerOffsetsAreRelativeToTheWrappersLast) {
+    const ByteVector inner = concat({legacy_message(0, 1, 0, 100, text("a"), text("1")),
+                                     legacy_message(1, 1, 0, 105, std::nullopt, text("2")),
+                                     legacy_message(2, 1, 0, 103, text("c"), std::nullopt)});
+    for (CompressionCodec codec : {CompressionCodec::gzip, CompressionCodec::snappy, CompressionCodec::lz4}) {
+        SCOPED_TRACE(std::string(to_string(codec)));
+        std::vector<LegacyMessage> wrappers = read_all(wrapper_of(41, 1, codec, 105, inner));
+        ASSERT_EQ(wrappers.size(), 1u);
+        std::vector<LegacyMessage> messages = inner_messages(wrappers[0], 1 << 20);
+        ASSERT_EQ(messages.size(), 3u);
+        EXPECT_EQ(messages[0].offset, 39);
+        EXPECT_EQ(messages[2].offset, 41);
+        EXPECT_EQ(messages[1].timestamp, 105);
+        EXPECT_EQ(messages[0].key, text("a"));
+        EXPECT_FALSE(messages[1].key);
+        EXPECT_FALSE(messages[2].value);
+        EXPECT_EQ(messages[1].timestamp_type(), TimestampType::create_time);
+    }
+}
+
+TEST(MessageSetWrapper, MagicZeroInnerOffsetsAreAbsolute) {
+    const ByteVector inner = concat({legacy_message(5, 0, 0, -1, text("a"), text("1")),
+                                     legacy_message(6, 0, 0, -1, text("b"), text("2"))});
+    std::vector<LegacyMessage> messages = inner_messages(read_all(wrapper_of(6, 0, CompressionCodec::lz4, -1, inner))[0], 1000);
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].offset, 5);
+    EXPECT_EQ(messages[1].offset, 6);
+    EXPECT_EQ(messages[1].timestamp, -1);
+}
+
+TEST(MessageSetWrapper, LogAppendTimeWrapperStampsItsMessages) {
+    const ByteVector inner = concat({legacy_message(0, 1, 0, 100, text("a"), text("1")),
+                                     legacy_message(1, 1, 0, 105, text("b"), text("2"))});
+    auto wrapper = read_all(wrapper_of(1, 1, CompressionCodec::gzip, 999, inner, 0x08))[0];
+    for (const LegacyMessage& m : inner_messages(wrapper, 1000)) {
+        EXPECT_EQ(m.timestamp, 999);
+        EXPECT_EQ(m.timestamp_type(), TimestampType::log_append_time);
+    }
+}
+
+TEST(MessageSetWrapper, BadInsidesAreErrors) {
+    const ByteVector plain = legacy_message(0, 1, 0, 1, text("a"), text("1"));
+    // Not a wrapper.
+    EXPECT_THROW(inner_messages(read_all(plain)[0], 1000), DecodeError);
+    // Nested compression.
+    const ByteVector nested = wrapper_of(0, 1, CompressionCodec::gzip, 1, wrapper_of(0, 1, CompressionCodec::gzip, 1, plain));
+    DecodeError e = decode_error([&] { inner_messages(read_all(nested)[0], 1000); });
+    EXPECT_TRUE(mentions(e, "inside a compressed message")) << e.what();
+    // Garbage instead of gzip.
+    const ByteVector junk = legacy_message(0, 1, 1, 1, std::nullopt, text("definitely not gzip"));
+    EXPECT_THROW(inner_messages(read_all(junk)[0], 1000), CompressionError);
+    // A damaged inner message (its CRC).
+    ByteVector damaged = plain;
+    damaged.back() ^= 1;
+    EXPECT_THROW(inner_messages(read_all(wrapper_of(0, 1, CompressionCodec::snappy, 1, damaged))[0], 1000), DecodeError);
+    // A bomb: inner messages far larger than the limit.
+    const ByteVector big = legacy_message(0, 1, 0, 1, std::nullopt, bytes_of(ByteVector(1 << 20, 'x')));
+    try {
+        inner_messages(read_all(wrapper_of(0, 1, CompressionCodec::gzip, 1, big))[0], 64 << 10);
+        ADD_FAILURE() << "no limit";
+    } catch (const CompressionError& ce) {
+        EXPECT_EQ(ce.reason(), CompressionErrc::too_large);
+    }
+}
+
+// ---- writing ----
+
+TEST(MessageSetBuilder, WritesWhatTheReaderReads) {
+    for (int8_t magic : {int8_t{0}, int8_t{1}}) {
+        MessageSetBuilder b(magic);
+        b.append(10, 500, text("k"), text("v"));
+        b.append(11, 501, std::nullopt, std::nullopt, 0x08);
+        Bytes set = b.build();
+        EXPECT_EQ(set.size(), b.size());
+        std::vector<LegacyMessage> messages = read_all(vector_of(set));
+        ASSERT_EQ(messages.size(), 2u);
+        EXPECT_EQ(messages[0].offset, 10);
+        EXPECT_EQ(messages[1].offset, 11);
+        EXPECT_EQ(messages[0].key, text("k"));
+        EXPECT_FALSE(messages[1].value);
+        EXPECT_EQ(messages[0].timestamp, magic == 0 ? -1 : 500);
+        EXPECT_EQ(messages[1].timestamp_type(), magic == 0 ? TimestampType::create_time : TimestampType::log_append_time);
+        // Byte for byte what the field-by-field writer makes.
+        EXPECT_EQ(vector_of(set), concat({legacy_message(10, magic, 0, 500, text("k"), text("v")),
+                                          legacy_message(11, magic, magic ? 0x08 : 0, 501, std::nullopt, std::nullopt)}));
+    }
+}
+
+TEST(MessageSetBuilder, CompressedWrappersRoundTrip) {
+    for (int8_t magic : {int8_t{0}, int8_t{1}})
+        for (CompressionCodec codec : {CompressionCodec::gzip, CompressionCodec::snappy, CompressionCodec::lz4}) {
+            SCOPED_TRACE(std::string(numbered("magic ", magic).view()) + " " + std::string(to_string(codec)));
+            MessageSetBuilder b(magic);
+            for (int i = 0; i < 20; ++i) b.append(100 + i, 1000 + (i * 7) % 13, numbered("key", i), text("value"));
+            std::vector<LegacyMessage> wrappers = read_all(vector_of(b.build_compressed(codec)));
+            ASSERT_EQ(wrappers.size(), 1u);
+            EXPECT_EQ(wrappers[0].offset, 119);
+            EXPECT_EQ(wrappers[0].compression(), codec);
+            if (magic == 1) {
+                EXPECT_EQ(wrappers[0].timestamp, 1012);
+            }
+            std::vector<LegacyMessage> messages = inner_messages(wrappers[0], 1 << 20);
+            ASSERT_EQ(messages.size(), 20u);
+            for (int i = 0; i < 20; ++i) {
+                EXPECT_EQ(messages[static_cast<size_t>(i)].offset, 100 + i);
+                EXPECT_EQ(messages[static_cast<size_t>(i)].key, numbered("key", i));
+                EXPECT_EQ(messages[static_cast<size_t>(i)].timestamp, magic == 0 ? -1 : 1000 + (i * 7) % 13);
+            }
+        }
+    EXPECT_THROW(MessageSetBuilder(2), EncodeError);
+    EXPECT_THROW(MessageSetBuilder(1).build_compressed(CompressionCodec::gzip), EncodeError);
+}
+
+// ---- down-conversion for Fetch v0-3 ----
+
+
+Bytes v2_batch(int64_t base_offset, int16_t attributes, int first, int count, int64_t first_timestamp = 1000) {
+    RecordBatchBuilder b({.base_offset = base_offset, .attributes = attributes});
+    for (int i = first; i < first + count; ++i)
+        b.append(first_timestamp + i, numbered("k", i), numbered("value ", i),
+                 {{text("h"), text("dropped")}});
+    return b.build();
+}
+
+Bytes joined(const std::vector<Bytes>& parts) {
+    ByteVector all;
+    for (const Bytes& p : parts) all.insert(all.end(), p.data(), p.data() + p.size());
+    return bytes_of(all);
+}
+
+TEST(DownConvert, EveryRecordBecomesAMessageWithItsAbsoluteOffset) {
+    // Offsets 0-2 uncompressed, a control batch at 3, 4-8 zstd, 9-11 log_append_time gzip.
+    Bytes control = v2_batch(3, 0x20, 100, 1);
+    Bytes stored = joined({v2_batch(0, 0, 0, 3), control, v2_batch(4, 4, 3, 5), v2_batch(9, 0x08 | 1, 8, 3)});
+    for (int8_t magic : {int8_t{0}, int8_t{1}}) {
+        SCOPED_TRACE(std::string(numbered("magic ", magic).view()));
+        DownConverted out = down_convert(stored, magic, 1, 1 << 20, 1 << 20);
+        std::vector<LegacyMessage> messages = read_all(vector_of(out.messages));
+        ASSERT_EQ(messages.size(), 10u);   // offsets 1-2 and 4-11: before the fetch offset and control skipped
+        EXPECT_EQ(out.next_offset, 12);
+        for (size_t i = 0; i < messages.size(); ++i) {
+            const LegacyMessage& m = messages[i];
+            const int n = static_cast<int>(i) + 1;   // record number: k<n>
+            EXPECT_EQ(m.offset, i < 2 ? n : n + 1);
+            EXPECT_EQ(m.magic, magic);
+            EXPECT_EQ(m.compression(), CompressionCodec::none);
+            EXPECT_EQ(m.key, numbered("k", n));
+            EXPECT_EQ(m.value, numbered("value ", n));
+            if (magic == 0) {
+                EXPECT_EQ(m.timestamp, -1);
+            } else if (m.offset >= 9) {   // log append time: the batch's max timestamp, marked so
+                EXPECT_EQ(m.timestamp, 1010);
+                EXPECT_EQ(m.timestamp_type(), TimestampType::log_append_time);
+            } else {
+                EXPECT_EQ(m.timestamp, 1000 + n);
+                EXPECT_EQ(m.timestamp_type(), TimestampType::create_time);
+            }
+        }
+    }
+}
+
+TEST(DownConvert, StopsAtMaxBytesButAlwaysSendsOneWholeMessage) {
+    Bytes stored = joined({v2_batch(0, 2, 0, 10)});
+    const size_t one = read_all(vector_of(down_convert(stored, 1, 0, 1, 1 << 20).messages)).at(0).bytes.size();
+    DownConverted first = down_convert(stored, 1, 0, 1, 1 << 20);
+    EXPECT_EQ(read_all(vector_of(first.messages)).size(), 1u);
+    EXPECT_EQ(first.next_offset, 1);
+    DownConverted three = down_convert(stored, 1, 0, one * 3 + one / 2, 1 << 20);
+    EXPECT_EQ(read_all(vector_of(three.messages)).size(), 3u);
+    EXPECT_LE(three.messages.size(), one * 3 + one / 2);
+    // From the middle of the batch.
+    DownConverted rest = down_convert(stored, 1, 8, 1 << 20, 1 << 20);
+    std::vector<LegacyMessage> messages = read_all(vector_of(rest.messages));
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].offset, 8);
+}
+
+TEST(DownConvert, IncompleteTailIsIgnoredAndCorruptBatchesThrow) {
+    Bytes whole = v2_batch(0, 0, 0, 2);
+    ByteVector cut = vector_of(joined({whole, v2_batch(2, 3, 2, 2)}));
+    cut.resize(cut.size() - 5);
+    EXPECT_EQ(read_all(vector_of(down_convert(bytes_of(cut), 0, 0, 1 << 20, 1 << 20).messages)).size(), 2u);
+    // A zstd batch whose payload is not zstd.
+    ByteVector bad = vector_of(v2_batch(0, 4, 0, 2));
+    bad[70] ^= 0xff;
+    EXPECT_THROW(down_convert(bytes_of(bad), 1, 0, 1 << 20, 1 << 20), DecodeError);
 }
 
 } // namespace

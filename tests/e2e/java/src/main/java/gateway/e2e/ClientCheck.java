@@ -56,9 +56,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <pre>
  * ClientCheck admin     --bootstrap H:P --topic T
  * ClientCheck produce   --bootstrap H:P --topic T --count N [--first I] [--partitions P] [--compression C] [--create no]
- * ClientCheck consume   --bootstrap H:P --topic T --count N [--partitions P] [--fetch-max-bytes B] [--tolerate compressed-timestamps]
+ * ClientCheck consume   --bootstrap H:P --topic T --count N [--partitions P] [--fetch-max-bytes B]
  * ClientCheck roundtrip --bootstrap H:P --topic T --count N [--partitions P] [--compression C] [--fetch-max-bytes B]
- *                       [--tolerate compressed-timestamps]
  * </pre>
  *
  * produce creates the topic (P partitions, default 3) when it does not exist yet (--create no: leaves
@@ -68,8 +67,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * records 0..N-1 are there exactly once, intact, and that every partition's offsets run 0, 1, 2, ...
  * roundtrip does both in one process and also compares the producer's offsets with the consumer's,
  * the timestamps, ListOffsets (earliest, latest, by timestamp, max timestamp) and the consumer's positions.
- * --tolerate compressed-timestamps prints "KNOWN GAP: ..." instead of failing when a timestamp lookup
- * answers at batch granularity (the gateway does not decompress batches; Kafka answers per record).
  */
 public final class ClientCheck {
     static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -408,7 +405,7 @@ public final class ClientCheck {
 
     /** Reads the whole topic from the beginning with assign() and no group; checks records 0..count-1. */
     static Map<Integer, ConsumerRecord<byte[], byte[]>> consume(String bootstrap, String topic, int count, int partitions,
-                                                                int fetchMaxBytes, boolean tolerateCompressed) {
+                                                                int fetchMaxBytes) {
         Map<Integer, ConsumerRecord<byte[], byte[]>> seen = new TreeMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrap, fetchMaxBytes)) {
             List<TopicPartition> tps = new ArrayList<>();
@@ -478,7 +475,7 @@ public final class ClientCheck {
             for (TopicPartition tp : tps)
                 checkEq(end.get(tp), consumer.position(tp, TIMEOUT), "consumer: position of " + tp + " after reading it all");
 
-            if (!seen.isEmpty()) checkTimestampLookups(bootstrap, consumer, tps, seen.values(), tolerateCompressed);
+            if (!seen.isEmpty()) checkTimestampLookups(bootstrap, consumer, tps, seen.values());
         } catch (Exception e) {
             fail("consumer: " + e);
             e.printStackTrace();
@@ -486,19 +483,11 @@ public final class ClientCheck {
         return seen;
     }
 
-    /** A check that may fail only because of the gateway's known gap: it does not decompress batches,
-     *  so ListOffsets by timestamp answers at batch granularity for compressed batches. */
-    static void checkLookup(boolean exact, boolean batchGranular, boolean tolerate, String what) {
-        if (exact) ok(what);
-        else if (tolerate && batchGranular) System.out.println("KNOWN GAP (compressed batch, answered at batch granularity): " + what);
-        else fail(what);
-    }
-
     /** ListOffsets by timestamp (Kafka: the first record whose timestamp is >= the target, and that
      *  record's timestamp) and for the max timestamp (ListOffsets v7+, Kafka 3.9: the first record
      *  carrying the partition's largest timestamp), compared with what was consumed. */
     static void checkTimestampLookups(String bootstrap, KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> tps,
-                                      Collection<ConsumerRecord<byte[], byte[]>> records, boolean tolerate) {
+                                      Collection<ConsumerRecord<byte[], byte[]>> records) {
         Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> byPartition = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> r : records)
             byPartition.computeIfAbsent(new TopicPartition(r.topic(), r.partition()), k -> new ArrayList<>()).add(r);
@@ -519,7 +508,7 @@ public final class ClientCheck {
             String what = "offsetsForTimes " + tp + " at " + targets.get(tp) + ": expected offset " + want.offset() + " timestamp "
                           + want.timestamp() + ", got " + (ot == null ? "nothing" : "offset " + ot.offset() + " timestamp " + ot.timestamp());
             boolean exact = ot != null && ot.offset() == want.offset() && ot.timestamp() == want.timestamp();
-            checkLookup(exact, ot != null && ot.offset() <= want.offset() && ot.timestamp() >= targets.get(tp), tolerate, what);
+            check(exact, what);
         }
         Map<TopicPartition, Long> future = new HashMap<>();
         for (TopicPartition tp : tps) future.put(tp, System.currentTimeMillis() + 3_600_000L);
@@ -538,19 +527,13 @@ public final class ClientCheck {
                 String what = "listOffsets maxTimestamp " + e.getKey() + ": expected offset " + want.offset() + " timestamp " + maxTs
                               + ", got " + (got == null ? "nothing" : "offset " + got.offset() + " timestamp " + got.timestamp());
                 boolean exact = got != null && got.offset() == want.offset() && got.timestamp() == maxTs;
-                checkLookup(exact, got != null && got.offset() >= want.offset() && got.timestamp() == maxTs, tolerate, what);
+                check(exact, what);
             }
         }
     }
 
     static void runConsume(Args a) {
-        consume(a.get("bootstrap"), a.get("topic"), a.getInt("count", 1000), a.getInt("partitions", 3), a.getInt("fetch-max-bytes", 0),
-                tolerateCompressed(a));
-    }
-
-    /** --tolerate compressed-timestamps: report the gateway's known gap (see checkLookup) without failing. */
-    static boolean tolerateCompressed(Args a) {
-        return a.get("tolerate", "").equals("compressed-timestamps");
+        consume(a.get("bootstrap"), a.get("topic"), a.getInt("count", 1000), a.getInt("partitions", 3), a.getInt("fetch-max-bytes", 0));
     }
 
     static void runRoundtrip(Args a) {
@@ -558,8 +541,7 @@ public final class ClientCheck {
         int count = a.getInt("count", 1000), partitions = a.getInt("partitions", 3);
         ensureTopic(bootstrap, topic, partitions);
         Map<Integer, RecordMetadata> acked = produce(bootstrap, topic, 0, count, a.get("compression", "none"));
-        Map<Integer, ConsumerRecord<byte[], byte[]>> seen = consume(bootstrap, topic, count, partitions, a.getInt("fetch-max-bytes", 0),
-                                                                    tolerateCompressed(a) && !a.get("compression", "none").equals("none"));
+        Map<Integer, ConsumerRecord<byte[], byte[]>> seen = consume(bootstrap, topic, count, partitions, a.getInt("fetch-max-bytes", 0));
         int mismatched = 0;
         for (Map.Entry<Integer, RecordMetadata> e : acked.entrySet()) {
             ConsumerRecord<byte[], byte[]> r = seen.get(e.getKey());
