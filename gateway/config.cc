@@ -76,6 +76,10 @@ void apply_property(Config& c, const std::string& name, const std::string& value
         if (v <= 0) throw ConfigError(name + ": must be positive, got " + value);
         return v;
     };
+    auto nonnegative = [&](int64_t v) {
+        if (v < 0) throw ConfigError(name + ": must not be negative, got " + value);
+        return v;
+    };
     if (name == "listeners") c.listen = parse_host_port(name, value);
     else if (name == "advertised.listeners") c.advertised = parse_host_port(name, value);
     else if (name == "log.dirs" || name == "log.dir" || name == "storage")
@@ -115,6 +119,8 @@ void apply_property(Config& c, const std::string& name, const std::string& value
     else if (name == "offsets.retention.minutes") c.groups.offsets_retention_ms = positive(parse_int(name, value)) * 60000;
     else if (name == "offsets.retention.check.interval.ms")
         c.groups.offsets_retention_check_interval_ms = positive(parse_int(name, value));
+    else if (name == "max.incremental.fetch.session.cache.slots")
+        c.fetch_session_cache_slots = static_cast<size_t>(nonnegative(parse_int(name, value)));
     else if (name == "offset.metadata.max.bytes")
         c.groups.offset_metadata_max_bytes = static_cast<size_t>(positive(parse_int(name, value)));
     else kafka::log_warn("config", "ignoring unknown property " + name);

@@ -3,14 +3,16 @@
 // headers dropped, control batches skipped), within partition_max_bytes and v3's max_bytes but
 // never less than one whole message; v1 adds throttle_time_ms, v3 max_bytes.  v4 adds
 // isolation_level and last_stable_offset (no transactions here: LSO = high watermark); v5
-// log_start_offset; v7 fetch sessions (KIP-227) - we decline them by answering session_id 0, which
-// every client takes as "send full fetches"; v11 rack_id; v12 flexible; v13 topics by id; v15-17
+// log_start_offset; v7 incremental fetch sessions (KIP-227, fetch_sessions.h: an incremental request
+// is widened to every partition of its session before reading, and the answer narrowed to what
+// changed); v11 rack_id; v12 flexible; v13 topics by id; v15-17
 // replica fields, which consumers leave at their defaults.
 //
 // Long poll: when less than min_bytes is there, the fetch waits until an append to one of its
 // partitions or max_wait_ms, then reads again and answers.  Records are views of the stored batches
 // (mmap or memory); from v4 on the writer sends them without copying.
 #include "gateway/broker.h"
+#include "gateway/fetch_sessions.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/fetch_request.h"
 #include "generated/fetch_response.h"
@@ -25,8 +27,9 @@ namespace gateway {
 namespace {
 
 struct FetchPlan {
-    kafka::FetchRequest request;
+    kafka::FetchRequest request;   // incremental requests widened to the whole session
     int16_t version = 0;
+    FetchSessions::Context session;
     std::vector<std::optional<TopicInfo>> topics;   // request.topics resolved once (by name, or by id in v13+)
     std::vector<TopicPartition> partitions;         // what a long poll waits on
 };
@@ -115,11 +118,24 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
 } // namespace
 
 void register_fetch(kafka::Dispatcher& d, Broker& broker) {
-    d.add(kafka::FetchRequest::api_key, 0, 17, [&broker](const kafka::ExchangePtr& ex) {
+    auto sessions = std::make_shared<FetchSessions>(broker.config().fetch_session_cache_slots);
+    d.add(kafka::FetchRequest::api_key, 0, 17, [&broker, sessions](const kafka::ExchangePtr& ex) {
         auto plan = std::make_shared<FetchPlan>();
         kafka::Reader r = ex->body();
         plan->request.decode(r, ex->version());
         plan->version = ex->version();
+        plan->session = sessions->begin(plan->request, plan->version);
+        if (plan->session.error != ErrorCode::none) {   // the client starts over with a full fetch
+            kafka::FetchResponse resp;
+            resp.error_code = code(plan->session.error);
+            ex->respond(resp);
+            return;
+        }
+        if (plan->session.incremental)
+            kafka::log_debug("fetch", "incremental fetch in session " + std::to_string(plan->session.session_id));
+        else if (plan->session.session)
+            kafka::log_debug("fetch", "opened fetch session " + std::to_string(plan->session.session_id) + " for " +
+                                          ex->peer());
         resolve_topics(broker, *plan);
         const kafka::FetchRequest& req = plan->request;
 
@@ -129,17 +145,20 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         for (const auto& t : resp.responses)
             for (const auto& p : t.partitions) any_error |= p.error_code != 0;
         if (req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) || any_error) {
+            sessions->finish(plan->session, resp);
             ex->respond(resp);
             return;
         }
         const auto deadline = FetchWaiters::Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
-        broker.fetch_waiters().wait(plan->partitions, deadline, [&broker, ex, plan] {
+        broker.fetch_waiters().wait(plan->partitions, deadline, [&broker, ex, plan, sessions] {
             if (!ex->connection_open()) {   // nobody to answer; just close the books
                 ex->respond_none();
                 return;
             }
             size_t again = 0;
-            ex->respond(read_all(broker, *plan, again));
+            kafka::FetchResponse later = read_all(broker, *plan, again);
+            sessions->finish(plan->session, later);
+            ex->respond(later);
         });
     });
 }

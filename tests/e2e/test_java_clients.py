@@ -55,6 +55,16 @@ def test_compressed_roundtrip(gateway, client_check, codec):
                  "--compression", codec)
 
 
+def test_consumer_uses_incremental_fetch_sessions(make_gateway, client_check):
+    # The Java consumer opens a fetch session (KIP-227) and then sends incremental fetches; records
+    # must still arrive complete and in order (the roundtrip checks that).
+    gateway = make_gateway(extra_args=["--log-level", "debug"])
+    client_check("roundtrip", gateway, "--topic", "java-sessions", "--count", "3000", "--partitions", "4")
+    log = gateway.log_path.read_text(errors="replace")
+    assert "opened fetch session" in log, gateway.log_text()
+    assert "incremental fetch in session" in log, gateway.log_text()
+
+
 def test_small_fetch_limits_still_return_large_batches(gateway, client_check):
     # fetch.max.bytes and max.partition.fetch.bytes of 1000 bytes, with 50-70 KB records among the rest.
     client_check("roundtrip", gateway, "--topic", "java-small-fetch", "--count", "1000", "--partitions", "2",
