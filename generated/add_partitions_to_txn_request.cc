@@ -241,7 +241,7 @@ void AddPartitionsToTxnRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     if (version <= 3) {
         r.at("AddPartitionsToTxnRequest.V3AndBelowTopics");
         {
-            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(6));
             if (count < 0) r.fail_null();
             {
                 auto& v = v3_and_below_topics;

@@ -89,7 +89,7 @@ void add_partitions_to_txn_response::AddPartitionsToTxnTopicResult::decode([[may
     name = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("AddPartitionsToTxnResponse.commonStructs.AddPartitionsToTxnTopicResult.ResultsByPartition");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(7) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = results_by_partition;
@@ -250,7 +250,7 @@ void AddPartitionsToTxnResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[m
     if (version <= 3) {
         r.at("AddPartitionsToTxnResponse.ResultsByTopicV3AndBelow");
         {
-            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(6));
             if (count < 0) r.fail_null();
             {
                 auto& v = results_by_topic_v3_and_below;

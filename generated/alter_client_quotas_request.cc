@@ -147,7 +147,7 @@ size_t alter_client_quotas_request::EntryData::size([[maybe_unused]] int16_t ver
 void alter_client_quotas_request::EntryData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     r.at("AlterClientQuotasRequest.Entries.Entity");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = entity;
@@ -220,7 +220,7 @@ void AlterClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     *this = AlterClientQuotasRequest{};
     r.at("AlterClientQuotasRequest.Entries");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = entries;

@@ -93,7 +93,7 @@ void alter_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka::R
     error_message = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("AlterClientQuotasResponse.Entries.Entity");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = entity;
@@ -159,7 +159,7 @@ void AlterClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     throttle_time_ms = r.read_int32();
     r.at("AlterClientQuotasResponse.Entries");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(5) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = entries;

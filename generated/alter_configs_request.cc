@@ -93,7 +93,7 @@ void alter_configs_request::AlterConfigsResource::decode([[maybe_unused]] ::kafk
     resource_name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("AlterConfigsRequest.Resources.Configs");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = configs;
@@ -157,7 +157,7 @@ void AlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     *this = AlterConfigsRequest{};
     r.at("AlterConfigsRequest.Resources");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(4) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = resources;

@@ -102,7 +102,7 @@ void AlterConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     throttle_time_ms = r.read_int32();
     r.at("AlterConfigsResponse.Responses");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(6) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = responses;

@@ -285,7 +285,7 @@ void ApiVersionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     error_code = r.read_int16();
     r.at("ApiVersionsResponse.ApiKeys");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(7) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = api_keys;

@@ -106,7 +106,7 @@ void create_partitions_request::CreatePartitionsTopic::decode([[maybe_unused]] :
     count = r.read_int32();
     r.at("CreatePartitionsRequest.Topics.Assignments");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(2) : r.read_array_length(4));
         if (count < 0) {
             assignments.reset();
         } else {
@@ -172,7 +172,7 @@ void CreatePartitionsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     *this = CreatePartitionsRequest{};
     r.at("CreatePartitionsRequest.Topics");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(7) : r.read_array_length(10));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

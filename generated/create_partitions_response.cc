@@ -96,7 +96,7 @@ void CreatePartitionsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[may
     throttle_time_ms = r.read_int32();
     r.at("CreatePartitionsResponse.Results");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = results;

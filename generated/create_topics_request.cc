@@ -164,7 +164,7 @@ void create_topics_request::CreatableTopic::decode([[maybe_unused]] ::kafka::Rea
     replication_factor = r.read_int16();
     r.at("CreateTopicsRequest.Topics.Assignments");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(6) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = assignments;
@@ -175,7 +175,7 @@ void create_topics_request::CreatableTopic::decode([[maybe_unused]] ::kafka::Rea
     }
     r.at("CreateTopicsRequest.Topics.Configs");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = configs;
@@ -252,7 +252,7 @@ void CreateTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     *this = CreateTopicsRequest{};
     r.at("CreateTopicsRequest.Topics");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(10) : r.read_array_length(16));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

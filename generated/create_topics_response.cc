@@ -275,7 +275,7 @@ void CreateTopicsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     }
     r.at("CreateTopicsResponse.Topics");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(12) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

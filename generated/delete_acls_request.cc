@@ -125,7 +125,7 @@ void DeleteAclsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
     *this = DeleteAclsRequest{};
     r.at("DeleteAclsRequest.Filters");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(8) : r.read_array_length(9));
         if (count < 0) r.fail_null();
         {
             auto& v = filters;

@@ -144,7 +144,7 @@ void delete_acls_response::DeleteAclsFilterResult::decode([[maybe_unused]] ::kaf
     error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DeleteAclsResponse.FilterResults.MatchingAcls");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(11) : r.read_array_length(11));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(11) : r.read_array_length(13));
         if (count < 0) r.fail_null();
         {
             auto& v = matching_acls;
@@ -210,7 +210,7 @@ void DeleteAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     throttle_time_ms = r.read_int32();
     r.at("DeleteAclsResponse.FilterResults");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = filter_results;

@@ -34,7 +34,7 @@ void DeleteGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     *this = DeleteGroupsRequest{};
     r.at("DeleteGroupsRequest.GroupsNames");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(1) : r.read_array_length(2));
         if (count < 0) r.fail_null();
         {
             auto& v = groups_names;

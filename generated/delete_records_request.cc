@@ -89,7 +89,7 @@ void delete_records_request::DeleteRecordsTopic::decode([[maybe_unused]] ::kafka
     name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DeleteRecordsRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(13) : r.read_array_length(12));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -151,7 +151,7 @@ void DeleteRecordsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     *this = DeleteRecordsRequest{};
     r.at("DeleteRecordsRequest.Topics");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

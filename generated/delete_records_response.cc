@@ -95,7 +95,7 @@ void delete_records_response::DeleteRecordsTopicResult::decode([[maybe_unused]] 
     name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DeleteRecordsResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(15) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -159,7 +159,7 @@ void DeleteRecordsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
     throttle_time_ms = r.read_int32();
     r.at("DeleteRecordsResponse.Topics");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -109,7 +109,7 @@ void DeleteTopicsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version <= 5) {
         r.at("DeleteTopicsRequest.TopicNames");
         {
-            const int32_t count = (version >= 4 ? r.read_compact_array_length(2) : r.read_array_length(2));
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(1) : r.read_array_length(2));
             if (count < 0) r.fail_null();
             {
                 auto& v = topic_names;

@@ -118,7 +118,7 @@ void describe_acls_response::DescribeAclsResource::decode([[maybe_unused]] ::kaf
     }
     r.at("DescribeAclsResponse.Resources.Acls");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = acls;
@@ -194,7 +194,7 @@ void DescribeAclsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     error_message = (version >= 2 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeAclsResponse.Resources");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = resources;

@@ -94,7 +94,7 @@ void DescribeClientQuotasRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
     *this = DescribeClientQuotasRequest{};
     r.at("DescribeClientQuotasRequest.Components");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(5));
         if (count < 0) r.fail_null();
         {
             auto& v = components;

@@ -141,7 +141,7 @@ size_t describe_client_quotas_response::EntryData::size([[maybe_unused]] int16_t
 void describe_client_quotas_response::EntryData::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] int16_t version) {
     r.at("DescribeClientQuotasResponse.Entries.Entity");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = entity;
@@ -232,7 +232,7 @@ void DescribeClientQuotasResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
     error_message = (version >= 1 ? r.read_compact_nullable_string() : r.read_nullable_string());
     r.at("DescribeClientQuotasResponse.Entries");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(3) : r.read_array_length(8));
         if (count < 0) {
             entries.reset();
         } else {

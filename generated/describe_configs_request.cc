@@ -49,7 +49,7 @@ void describe_configs_request::DescribeConfigsResource::decode([[maybe_unused]] 
     resource_name = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("DescribeConfigsRequest.Resources.ConfigurationKeys");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(1) : r.read_array_length(2));
         if (count < 0) {
             configuration_keys.reset();
         } else {
@@ -129,7 +129,7 @@ void DescribeConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     *this = DescribeConfigsRequest{};
     r.at("DescribeConfigsRequest.Resources");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = resources;

@@ -147,7 +147,7 @@ void describe_configs_response::DescribeConfigsResourceResult::decode([[maybe_un
     if (version >= 1) {
         r.at("DescribeConfigsResponse.Results.Configs.Synonyms");
         {
-            const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(4));
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(4) : r.read_array_length(5));
             if (count < 0) r.fail_null();
             {
                 auto& v = synonyms;
@@ -245,7 +245,7 @@ void describe_configs_response::DescribeConfigsResult::decode([[maybe_unused]] :
     resource_name = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("DescribeConfigsResponse.Results.Configs");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(9) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = configs;
@@ -315,7 +315,7 @@ void DescribeConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     throttle_time_ms = r.read_int32();
     r.at("DescribeConfigsResponse.Results");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(7) : r.read_array_length(11));
         if (count < 0) r.fail_null();
         {
             auto& v = results;

@@ -43,7 +43,7 @@ void DescribeGroupsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_
     *this = DescribeGroupsRequest{};
     r.at("DescribeGroupsRequest.Groups");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(2) : r.read_array_length(2));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(1) : r.read_array_length(2));
         if (count < 0) r.fail_null();
         {
             auto& v = groups;

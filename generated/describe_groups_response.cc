@@ -144,7 +144,7 @@ void describe_groups_response::DescribedGroup::decode([[maybe_unused]] ::kafka::
     protocol_data = (version >= 5 ? r.read_compact_string() : r.read_string());
     r.at("DescribeGroupsResponse.Groups.Members");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(7) : r.read_array_length(7));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(7) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = members;
@@ -228,7 +228,7 @@ void DescribeGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     }
     r.at("DescribeGroupsResponse.Groups");
     {
-        const int32_t count = (version >= 5 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        const int32_t count = (version >= 5 ? r.read_compact_array_length(12) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = groups;

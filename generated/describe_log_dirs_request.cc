@@ -105,7 +105,7 @@ void DescribeLogDirsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     *this = DescribeLogDirsRequest{};
     r.at("DescribeLogDirsRequest.Topics");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) {
             topics.reset();
         } else {

@@ -101,7 +101,7 @@ void describe_log_dirs_response::DescribeLogDirsTopic::decode([[maybe_unused]] :
     name = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DescribeLogDirsResponse.Results.Topics.Partitions");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(21) : r.read_array_length(21));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(22) : r.read_array_length(21));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -180,7 +180,7 @@ void describe_log_dirs_response::DescribeLogDirsResult::decode([[maybe_unused]] 
     log_dir = (version >= 2 ? r.read_compact_string() : r.read_string());
     r.at("DescribeLogDirsResponse.Results.Topics");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
@@ -268,7 +268,7 @@ void DescribeLogDirsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     }
     r.at("DescribeLogDirsResponse.Results");
     {
-        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(5));
+        const int32_t count = (version >= 2 ? r.read_compact_array_length(5) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = results;

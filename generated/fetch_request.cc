@@ -232,7 +232,7 @@ void fetch_request::FetchTopic::decode([[maybe_unused]] ::kafka::Reader& r, [[ma
     }
     r.at("FetchRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 12 ? r.read_compact_array_length(16) : r.read_array_length(16));
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(33) : r.read_array_length(16));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -499,7 +499,7 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
     }
     r.at("FetchRequest.Topics");
     {
-        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;
@@ -511,7 +511,7 @@ void FetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]] 
     if (version >= 7) {
         r.at("FetchRequest.ForgottenTopicsData");
         {
-            const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(6));
             if (count < 0) r.fail_null();
             {
                 auto& v = forgotten_topics_data;

@@ -342,7 +342,7 @@ void fetch_response::PartitionData::decode([[maybe_unused]] ::kafka::Reader& r, 
     if (version >= 4) {
         r.at("FetchResponse.Responses.Partitions.AbortedTransactions");
         {
-            const int32_t count = (version >= 12 ? r.read_compact_array_length(16) : r.read_array_length(16));
+            const int32_t count = (version >= 12 ? r.read_compact_array_length(17) : r.read_array_length(16));
             if (count < 0) {
                 aborted_transactions.reset();
             } else {
@@ -475,7 +475,7 @@ void fetch_response::FetchableTopicResponse::decode([[maybe_unused]] ::kafka::Re
     }
     r.at("FetchResponse.Responses.Partitions");
     {
-        const int32_t count = (version >= 12 ? r.read_compact_array_length(18) : r.read_array_length(18));
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(37) : r.read_array_length(18));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -658,7 +658,7 @@ void FetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]]
     }
     r.at("FetchResponse.Responses");
     {
-        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 12 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = responses;

@@ -99,7 +99,7 @@ void incremental_alter_configs_request::AlterConfigsResource::decode([[maybe_unu
     resource_name = (version >= 1 ? r.read_compact_string() : r.read_string());
     r.at("IncrementalAlterConfigsRequest.Resources.Configs");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(5));
         if (count < 0) r.fail_null();
         {
             auto& v = configs;
@@ -163,7 +163,7 @@ void IncrementalAlterConfigsRequest::decode([[maybe_unused]] ::kafka::Reader& r,
     *this = IncrementalAlterConfigsRequest{};
     r.at("IncrementalAlterConfigsRequest.Resources");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(4) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = resources;

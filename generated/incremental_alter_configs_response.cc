@@ -102,7 +102,7 @@ void IncrementalAlterConfigsResponse::decode([[maybe_unused]] ::kafka::Reader& r
     throttle_time_ms = r.read_int32();
     r.at("IncrementalAlterConfigsResponse.Responses");
     {
-        const int32_t count = (version >= 1 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 1 ? r.read_compact_array_length(6) : r.read_array_length(7));
         if (count < 0) r.fail_null();
         {
             auto& v = responses;

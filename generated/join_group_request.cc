@@ -131,7 +131,7 @@ void JoinGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     protocol_type = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("JoinGroupRequest.Protocols");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = protocols;

@@ -153,7 +153,7 @@ void JoinGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
     member_id = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("JoinGroupResponse.Members");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(4) : r.read_array_length(4));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(4) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = members;

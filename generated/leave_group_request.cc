@@ -123,7 +123,7 @@ void LeaveGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unus
     if (version >= 3) {
         r.at("LeaveGroupRequest.Members");
         {
-            const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(4));
             if (count < 0) r.fail_null();
             {
                 auto& v = members;

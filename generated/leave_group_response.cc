@@ -114,7 +114,7 @@ void LeaveGroupResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     if (version >= 3) {
         r.at("LeaveGroupResponse.Members");
         {
-            const int32_t count = (version >= 4 ? r.read_compact_array_length(5) : r.read_array_length(5));
+            const int32_t count = (version >= 4 ? r.read_compact_array_length(5) : r.read_array_length(6));
             if (count < 0) r.fail_null();
             {
                 auto& v = members;

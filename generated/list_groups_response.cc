@@ -124,7 +124,7 @@ void ListGroupsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     error_code = r.read_int16();
     r.at("ListGroupsResponse.Groups");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(4));
         if (count < 0) r.fail_null();
         {
             auto& v = groups;

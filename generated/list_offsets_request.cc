@@ -116,7 +116,7 @@ void list_offsets_request::ListOffsetsTopic::decode([[maybe_unused]] ::kafka::Re
     name = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("ListOffsetsRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(12) : r.read_array_length(12));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(17) : r.read_array_length(12));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -199,7 +199,7 @@ void ListOffsetsRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     }
     r.at("ListOffsetsRequest.Topics");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -160,7 +160,7 @@ void list_offsets_response::ListOffsetsTopicResponse::decode([[maybe_unused]] ::
     name = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("ListOffsetsResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(27) : r.read_array_length(10));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -230,7 +230,7 @@ void ListOffsetsResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     }
     r.at("ListOffsetsResponse.Topics");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

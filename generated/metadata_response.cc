@@ -376,7 +376,7 @@ void MetadataResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     }
     r.at("MetadataResponse.Brokers");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(10) : r.read_array_length(10));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(11) : r.read_array_length(10));
         if (count < 0) r.fail_null();
         {
             auto& v = brokers;
@@ -395,7 +395,7 @@ void MetadataResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     }
     r.at("MetadataResponse.Topics");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(10) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -122,7 +122,7 @@ void offset_commit_request::OffsetCommitRequestTopic::decode([[maybe_unused]] ::
     name = (version >= 8 ? r.read_compact_string() : r.read_string());
     r.at("OffsetCommitRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 8 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(18) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -229,7 +229,7 @@ void OffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     }
     r.at("OffsetCommitRequest.Topics");
     {
-        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -89,7 +89,7 @@ void offset_commit_response::OffsetCommitResponseTopic::decode([[maybe_unused]] 
     name = (version >= 8 ? r.read_compact_string() : r.read_string());
     r.at("OffsetCommitResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 8 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(7) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -159,7 +159,7 @@ void OffsetCommitResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_u
     }
     r.at("OffsetCommitResponse.Topics");
     {
-        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 8 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

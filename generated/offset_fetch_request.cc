@@ -289,7 +289,7 @@ void OffsetFetchRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unu
     if (version <= 7) {
         r.at("OffsetFetchRequest.Topics");
         {
-            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(6));
             if (count < 0) {
                 topics.reset();
                 if (!topics.has_value() && !(version >= 2)) r.fail_null();

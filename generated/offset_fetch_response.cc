@@ -113,7 +113,7 @@ void offset_fetch_response::OffsetFetchResponseTopic::decode([[maybe_unused]] ::
     name = (version >= 6 ? r.read_compact_string() : r.read_string());
     r.at("OffsetFetchResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 6 ? r.read_compact_array_length(16) : r.read_array_length(16));
+        const int32_t count = (version >= 6 ? r.read_compact_array_length(20) : r.read_array_length(16));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -386,7 +386,7 @@ void OffsetFetchResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_un
     if (version <= 7) {
         r.at("OffsetFetchResponse.Topics");
         {
-            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(3));
+            const int32_t count = (version >= 6 ? r.read_compact_array_length(3) : r.read_array_length(6));
             if (count < 0) r.fail_null();
             {
                 auto& v = topics;

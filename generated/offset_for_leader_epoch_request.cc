@@ -101,7 +101,7 @@ void offset_for_leader_epoch_request::OffsetForLeaderTopic::decode([[maybe_unuse
     topic = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("OffsetForLeaderEpochRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(8) : r.read_array_length(8));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(13) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -171,7 +171,7 @@ void OffsetForLeaderEpochRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[
     }
     r.at("OffsetForLeaderEpochRequest.Topics");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -107,7 +107,7 @@ void offset_for_leader_epoch_response::OffsetForLeaderTopicResult::decode([[mayb
     topic = (version >= 4 ? r.read_compact_string() : r.read_string());
     r.at("OffsetForLeaderEpochResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(19) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -177,7 +177,7 @@ void OffsetForLeaderEpochResponse::decode([[maybe_unused]] ::kafka::Reader& r, [
     }
     r.at("OffsetForLeaderEpochResponse.Topics");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

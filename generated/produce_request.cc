@@ -89,7 +89,7 @@ void produce_request::TopicProduceData::decode([[maybe_unused]] ::kafka::Reader&
     name = (version >= 9 ? r.read_compact_string() : r.read_string());
     r.at("ProduceRequest.TopicData.PartitionData");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(6) : r.read_array_length(8));
         if (count < 0) r.fail_null();
         {
             auto& v = partition_data;
@@ -170,7 +170,7 @@ void ProduceRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused]
     timeout_ms = r.read_int32();
     r.at("ProduceRequest.TopicData");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topic_data;

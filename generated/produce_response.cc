@@ -292,7 +292,7 @@ void produce_response::TopicProduceResponse::decode([[maybe_unused]] ::kafka::Re
     name = (version >= 9 ? r.read_compact_string() : r.read_string());
     r.at("ProduceResponse.Responses.PartitionResponses");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(33) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = partition_responses;
@@ -446,7 +446,7 @@ void ProduceResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unused
     *this = ProduceResponse{};
     r.at("ProduceResponse.Responses");
     {
-        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 9 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = responses;

@@ -131,7 +131,7 @@ void SyncGroupRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe_unuse
     }
     r.at("SyncGroupRequest.Assignments");
     {
-        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 4 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = assignments;

@@ -107,7 +107,7 @@ void txn_offset_commit_request::TxnOffsetCommitRequestTopic::decode([[maybe_unus
     name = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("TxnOffsetCommitRequest.Topics.Partitions");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(14) : r.read_array_length(14));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(18) : r.read_array_length(14));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -222,7 +222,7 @@ void TxnOffsetCommitRequest::decode([[maybe_unused]] ::kafka::Reader& r, [[maybe
     }
     r.at("TxnOffsetCommitRequest.Topics");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -89,7 +89,7 @@ void txn_offset_commit_response::TxnOffsetCommitResponseTopic::decode([[maybe_un
     name = (version >= 3 ? r.read_compact_string() : r.read_string());
     r.at("TxnOffsetCommitResponse.Topics.Partitions");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(6) : r.read_array_length(6));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(7) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = partitions;
@@ -153,7 +153,7 @@ void TxnOffsetCommitResponse::decode([[maybe_unused]] ::kafka::Reader& r, [[mayb
     throttle_time_ms = r.read_int32();
     r.at("TxnOffsetCommitResponse.Topics");
     {
-        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(3));
+        const int32_t count = (version >= 3 ? r.read_compact_array_length(3) : r.read_array_length(6));
         if (count < 0) r.fail_null();
         {
             auto& v = topics;

@@ -382,14 +382,18 @@ def _scalar_read(kind: str, compact: Cond, nullable: bool) -> str:
     return pick(compact, f"r.read_compact_{name}()", f"r.read_{name}()")
 
 
-def element_min_size(f: Field, msg: Message, region: Versions) -> int:
-    """A lower bound of the wire size of one array element over the versions of region."""
+def element_min_size(f: Field, msg: Message, region: Versions, flex: Versions, compact: bool) -> int:
+    """A lower bound of the wire size of one array element over the versions of region whose array is
+    compact (flexible) when compact is true, classic otherwise: the bound the reader checks a count
+    against.  It must never exceed a real element's size, or a valid array is rejected."""
+    versions = [v for v in range(region.lo, region.hi + 1) if flex.has(v) == compact]
+    if not versions:   # that branch is never taken in region
+        return 0
     el = f.type.element
     if f.type.is_struct:
-        return min(struct_min_size(f.struct, msg, v) for v in range(region.lo, region.hi + 1))
+        return min(struct_min_size(f.struct, msg, v) for v in versions)
     if el in FIXED:
         return FIXED[el][1]
-    compact = all(msg.flexible_versions.has(v) for v in range(region.lo, region.hi + 1))
     if el == "string":
         return 1 if compact else 2
     return 1 if compact else 4
@@ -424,8 +428,10 @@ def value_in(cf: CField, x: str, compact: Cond, nullable_ok: Cond, region: Versi
         null_check = [f"if ({c}) r.fail_null();"]
     if kind == "array":
         el = f.type.element
-        min_size = element_min_size(f, cf.message, region)
-        length = pick(compact, f"r.read_compact_array_length({min_size})", f"r.read_array_length({min_size})")
+        min_compact = element_min_size(f, cf.message, region, cf.flex, True)
+        min_classic = element_min_size(f, cf.message, region, cf.flex, False)
+        length = pick(compact, f"r.read_compact_array_length({min_compact})", f"r.read_array_length({min_classic})")
+        min_size = min_compact if compact is True else min_classic if compact is False else min(min_compact, min_classic)
         out = ["{", f"    const int32_t count = {length};"]
         if cf.optional:
             out += ["    if (count < 0) {", f"        {x}.reset();", *indent(indent(null_check)), "    } else {",
