@@ -5,18 +5,23 @@
 
 namespace gateway {
 
-Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage)
-  : config_(std::move(config)), storage_(std::move(storage)),
+Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage,
+               std::chrono::milliseconds producer_snapshot_interval)
+  : config_(std::move(config)), storage_(std::move(storage)), producers_(*storage_),
     coordinator_(std::make_unique<GroupCoordinator>(storage_->metadata(), config_.groups)) {
     storage_->set_append_listener(
         [this](const TopicPartition& tp, int64_t high_watermark) { fetch_waiters_.notify(tp, high_watermark); });
     coordinator_->start();   // loads groups and offsets in the background
+    producers_.recover();
+    producers_.write_snapshots(ProducerStates::SnapshotScope::changed);   // so a crash now replays nothing again
+    producers_.start_snapshots(producer_snapshot_interval);
 }
 
 Broker::~Broker() {
     coordinator_->shutdown();   // answers pending joins/syncs; no store access afterwards
     storage_->set_append_listener(nullptr);
     fetch_waiters_.shutdown();
+    producers_.shutdown();   // last snapshots, while storage_ is still open
 }
 
 Broker::CoordinatorNode Broker::coordinator_for(const std::string&) const {

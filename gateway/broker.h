@@ -1,6 +1,7 @@
 // The gateway's state shared by all handlers: configuration, the storage engine, long-poll fetch
 // waiters, idempotent-producer state and the group coordinator.  Handlers get it by reference; it
-// outlives the server.
+// outlives the server.  Constructing it recovers the idempotent-producer state from the engine
+// (producer_state.h) before anything is served.
 #pragma once
 
 #include "gateway/config.h"
@@ -11,6 +12,7 @@
 #include "gateway/storage/storage_engine.h"
 #include "runtime/dispatcher.h"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,7 +21,15 @@ namespace gateway {
 
 class Broker {
 public:
-    Broker(Config config, std::unique_ptr<StorageEngine> storage);
+    // How often changed idempotent-producer state is snapshotted (Kafka snapshots at segment rolls,
+    // which not every engine has).  A constant, not a setting: a crash costs the replay of at most
+    // this much of the log, batch headers only.
+    static constexpr std::chrono::milliseconds producer_snapshot_interval{30000};
+
+    Broker(Config config, std::unique_ptr<StorageEngine> storage,
+           std::chrono::milliseconds producer_snapshot_interval = Broker::producer_snapshot_interval);
+    // Writes the last producer snapshots (if producers().shutdown() was not called) before the
+    // storage goes.
     ~Broker();
 
     const Config& config() const { return config_; }

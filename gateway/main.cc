@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
         broker.coordinator().shutdown();   // answers waiting joins and syncs, so the drain is quick
         server.stop();
         server.wait();
+        broker.producers().shutdown();   // last producer snapshots, flushed with the rest
         broker.storage().flush();
         kafka::log_info("main", "stopped cleanly");
         return 0;

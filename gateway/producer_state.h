@@ -4,8 +4,21 @@
 // is INVALID_PRODUCER_EPOCH.
 //
 // The check, the append and the record must happen as one step per partition: callers hold the
-// partition's lock (lock()) around all three.  State lives in memory: after a restart a producer's
-// first batch is accepted whatever its sequence and the checks resume from there.
+// partition's lock (lock()) around all three.
+//
+// Surviving restarts, as Kafka's producer-state snapshots do.  Bound to a storage engine, each
+// partition's state is kept in the engine's MetadataStore under "producers/<topic>/<partition>" with
+// the high watermark it covers (the snapshot offset).  recover(), before serving, loads every
+// snapshot and replays the batches stored after it, reading batch headers only.  Without a usable
+// snapshot (first start, a snapshot newer than a log that lost its unsynced tail, another topic of
+// the same name) the last replay_window_offsets offsets are replayed instead: a retry is of one of a
+// producer's last five batches, sent within delivery.timeout.ms (2 minutes by default), so only the
+// tail of the log matters, and the window bounds the work of a start to a million batch headers per
+// partition at most (producers seen only before it start afresh, as they did without persistence).
+// Snapshots are written by a background thread every interval (partitions that changed, or whose log
+// moved more than the window past their snapshot so that replay stays bounded), after recovery, and
+// at shutdown (every partition whose log moved), each round in one atomic MetadataStore::apply().  A
+// round expires producers idle for longer than Kafka's producer.id.expiration.ms default (1 day).
 #pragma once
 
 #include "gateway/error_codes.h"
@@ -13,10 +26,15 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
 
 namespace gateway {
 
@@ -29,7 +47,18 @@ struct ProducerBatch {
 
 class ProducerStates {
 public:
+    static constexpr int64_t producer_expiration_ms = 24LL * 3600 * 1000;   // producer.id.expiration.ms
+    static constexpr int64_t replay_window_offsets = 1'000'000;
+    static constexpr std::string_view key_prefix = "producers/";
+
+    // State in memory only: nothing survives the process.
     ProducerStates();
+    // State persisted in storage.metadata(); call recover() before serving.  `storage` outlives this.
+    explicit ProducerStates(StorageEngine& storage);
+    // Stops the snapshot thread without a last snapshot (shutdown() writes it).
+    ~ProducerStates();
+    ProducerStates(const ProducerStates&) = delete;
+    ProducerStates& operator=(const ProducerStates&) = delete;
 
     std::unique_lock<std::mutex> lock(const TopicPartition& tp);
 
@@ -39,26 +68,77 @@ public:
         int64_t duplicate_base_offset = -1;
     };
     Verdict check(const TopicPartition& tp, const ProducerBatch& batch) const;
-    void record(const TopicPartition& tp, const ProducerBatch& batch, int64_t base_offset);
-    // Forgets a deleted topic's partitions.
+    // `append_time_ms` (for expiry): -1 is now.
+    void record(const TopicPartition& tp, const ProducerBatch& batch, int64_t base_offset, int64_t append_time_ms = -1);
+    // Forgets a deleted topic's partitions, and their snapshots.
     void forget_topic(const std::string& topic);
 
     // A fresh producer id for InitProducerId (unique across restarts: seeded from the clock).
     int64_t allocate_producer_id() { return next_id_.fetch_add(1); }
 
+    struct RecoveryStats {
+        int64_t partitions = 0;         // partitions looked at
+        int64_t snapshots = 0;          // snapshots loaded
+        int64_t producers = 0;          // producers known afterwards
+        int64_t batches_replayed = 0;   // idempotent batches recorded from the log
+        int64_t ms = 0;
+    };
+    // Rebuilds the state of every partition of the engine (see above), logs what it did and marks the
+    // partitions whose state came from the log for the next snapshot.  `now_ms` -1 is now.
+    RecoveryStats recover(int64_t now_ms = -1);
+
+    // changed: partitions whose state changed since their snapshot, or whose log moved past it by
+    // more than the replay window.  all_moved: also every partition whose log moved at all (shutdown,
+    // so that the next start replays nothing).
+    enum class SnapshotScope { changed, all_moved };
+    // Expires idle producers, then writes the partitions the scope names in one apply().  Returns how
+    // many snapshots were written.  Never holds a partition lock while writing.
+    size_t write_snapshots(SnapshotScope scope, int64_t now_ms = -1);
+
+    // A background thread calling write_snapshots(changed) every `interval`.
+    void start_snapshots(std::chrono::milliseconds interval);
+    // Stops that thread and writes the last snapshots (all_moved).  Later calls do nothing.
+    void shutdown();
+
+    static std::string snapshot_key(const TopicPartition& tp);
+
 private:
     struct Entry {
         int16_t epoch = -1;
+        int64_t last_append_ms = 0;
         struct Range {
             int32_t first, last;
             int64_t base_offset;
         };
         std::deque<Range> recent;   // at most 5, oldest first
     };
+    struct Partition {
+        std::map<int64_t, Entry> producers;
+        bool changed = false;           // since the last snapshot written
+        int64_t snapshot_offset = -1;   // the high watermark the stored snapshot covers; -1: none
+    };
+
+    explicit ProducerStates(StorageEngine* storage);
+    static void add_batch(Entry& e, const ProducerBatch& b, int64_t base_offset, int64_t append_time_ms);
+    // Records the idempotent batches stored in [from, high_watermark); returns how many.
+    int64_t replay(const TopicPartition& tp, Partition& p, int64_t from, int64_t high_watermark, int64_t now_ms);
+    void stop_thread();
+
+    StorageEngine* const storage_ = nullptr;
     std::array<std::mutex, 64> stripes_;
     mutable std::mutex map_mutex_;
-    std::map<std::pair<TopicPartition, int64_t>, Entry> entries_;
+    std::map<TopicPartition, Partition> partitions_;
     std::atomic<int64_t> next_id_;
+
+    // Serialises snapshot rounds, recovery and the removal of a deleted topic's snapshots, so that a
+    // round cannot write a snapshot back after forget_topic removed it.  Taken before any stripe.
+    std::mutex snapshot_mutex_;
+    bool shut_down_ = false;   // snapshot_mutex_
+
+    std::mutex thread_mutex_;
+    std::condition_variable thread_wake_;
+    bool stopping_ = false;
+    std::thread thread_;
 };
 
 } // namespace gateway

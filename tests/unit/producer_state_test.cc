@@ -1,5 +1,6 @@
 // Idempotent producer rules: retries of the last five batches are duplicates, gaps are out of order,
-// old epochs are fenced, a new epoch restarts at sequence 0.
+// old epochs are fenced, a new epoch restarts at sequence 0.  Persistence across restarts:
+// producer_recovery_test.cc.
 #include "gateway/producer_state.h"
 
 #include <gtest/gtest.h>
@@ -38,6 +39,19 @@ TEST(ProducerState, SequenceWrapsAtInt32Max) {
     ProducerStates s;
     s.record(tp, {1, 0, INT32_MAX - 9, INT32_MAX}, 0);
     EXPECT_EQ(s.check(tp, {1, 0, 0, 5}).error, ErrorCode::none);
+}
+
+TEST(ProducerState, WithoutAnEngineNothingIsPersisted) {
+    ProducerStates s;
+    s.record(tp, {1, 0, 0, 0}, 0);
+    EXPECT_EQ(s.recover().partitions, 0);
+    EXPECT_EQ(s.write_snapshots(ProducerStates::SnapshotScope::all_moved), 0u);
+    s.shutdown();
+    EXPECT_TRUE(s.check(tp, {1, 0, 0, 0}).duplicate);   // the state itself is kept
+}
+
+TEST(ProducerState, SnapshotKeysNameTopicAndPartition) {
+    EXPECT_EQ(ProducerStates::snapshot_key({"orders.eu", 12}), "producers/orders.eu/12");
 }
 
 TEST(ProducerState, ProducerIdsAreUnique) {
