@@ -40,6 +40,8 @@ FileEngine::FileEngine(std::filesystem::path dir, const StorageOptions& options)
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
         throw std::runtime_error("storage directory " + dir_.string() + " is in use by another process (" +
                                  lock_path.string() + " is locked)");
+    metadata_ = std::make_unique<FileMetadataStore>(
+        dir_, FileMetadataStore::Options{options_.fsync, options_.fsync_interval_ms});
     load_topics();
     background_ = std::thread([this] { run_background(); });
 }
@@ -277,6 +279,7 @@ void FileEngine::set_append_listener(AppendListener listener) {
 
 void FileEngine::flush() {
     for (const std::shared_ptr<PartitionLog>& p : all_partitions()) p->sync();
+    metadata_->sync();
 }
 
 void FileEngine::run_retention_pass(int64_t now) {

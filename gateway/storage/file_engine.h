@@ -4,12 +4,15 @@
 //   DIR/<topic>.topic              the topic's id, partition count and config (topic_metadata.h)
 //   DIR/<topic>-<partition>/       one partition (partition_log.h): segments (segment.h) and
 //                                  its log-start-offset checkpoint
+//   DIR/@metadata.log              the metadata store (file_metadata_store.h): committed offsets,
+//                                  groups; '@' keeps it apart from every legal topic name
 //
 // Topics survive restarts; opening recovers every partition (a torn tail is cut off).  One
 // background thread fdatasyncs partitions appended to since its last round (fsync=interval) and
 // applies retention every retention_check_interval_ms.
 #pragma once
 
+#include "gateway/storage/file_metadata_store.h"
 #include "gateway/storage/partition_log.h"
 #include "gateway/storage/posix_file.h"
 #include "gateway/storage/storage_engine.h"
@@ -49,7 +52,7 @@ public:
 
     void set_append_listener(AppendListener listener) override;
     void flush() override;
-    MetadataStore& metadata() override { return metadata_; }
+    MetadataStore& metadata() override { return *metadata_; }
 
     // Applies retention now, as if the time were now_ms (the background thread does this every
     // retention_check_interval_ms).
@@ -87,7 +90,7 @@ private:
     std::condition_variable background_wake_;
     bool stopping_ = false;
     std::thread background_;
-    InMemoryMetadataStore metadata_;   // TODO(file engine): durable store
+    std::unique_ptr<FileMetadataStore> metadata_;
 };
 
 } // namespace gateway
