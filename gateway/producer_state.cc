@@ -261,7 +261,8 @@ ProducerStates::RecoveryStats ProducerStates::recover(int64_t now_ms) {
                                                      std::to_string(offsets.high_watermark - from) + " offsets");
                 stored.erase(found);
             }
-            const int64_t replayed = replay(tp, p, from, offsets.high_watermark, now_ms);
+            const int64_t replayed =
+                storage_->keeps_producer_batches() ? replay(tp, p, from, offsets.high_watermark, now_ms) : 0;
             stats.batches_replayed += replayed;
             stats.producers += static_cast<int64_t>(p.producers.size());
             // Written by the next round, so that the next start need not replay this again.

@@ -123,6 +123,11 @@ public:
     using AppendListener = std::function<void(const TopicPartition& tp, int64_t high_watermark)>;
     virtual void set_append_listener(AppendListener listener) = 0;
 
+    // True when read() returns the batches as appended, producer id and sequences included, so the
+    // idempotent-producer state can be rebuilt from them after a restart.  Engines that rebuild
+    // batches from stored records (SeaweedMQ) answer false and rely on the state's snapshots only.
+    virtual bool keeps_producer_batches() const { return true; }
+
     // The engine's durable key/value records (committed offsets, group metadata).
     virtual MetadataStore& metadata() = 0;
 

@@ -550,6 +550,7 @@ public:
     }
 
     MetadataStore& metadata() override { return metadata_; }
+    bool keeps_producer_batches() const override { return false; }   // batches are rebuilt from records
 
     void flush() override {
         // Every append returned after the broker acknowledged it; closing the streams lets the broker
