@@ -1,6 +1,7 @@
 // Metadata stores: the same assertions for the in-memory and the file store, then what only the file
 // store has: reopening, recovery of torn and corrupt tails (a batch is all or nothing), compaction
 // (exactly the live set, crash leftovers, concurrent applies) and its place in the file engine.
+#include "tests/unit/temp_dir.h"
 #include "gateway/storage/file_engine.h"
 #include "gateway/storage/file_metadata_store.h"
 #include "gateway/storage/metadata_store.h"
@@ -25,21 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using Entries = std::vector<std::pair<std::string, std::string>>;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "kgw-metadata-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+// Each test's own directory (kgw-kgw-metadata-XXXXXX under the temporary directory).
+struct TempDir : testing_support::TempDir {
+    TempDir() : testing_support::TempDir("kgw-metadata") {}
 };
 
 MetadataWrite put(std::string key, std::string value) { return {std::move(key), std::move(value)}; }

@@ -1,6 +1,7 @@
 // Idempotent-producer state across a restart: a new ProducerStates (or Broker) over the same engine
 // (memory) or the same directory reopened (file) still knows every producer's last batches, from a
 // snapshot, from the log alone, or from a snapshot and the batches stored after it (a crash).
+#include "tests/unit/temp_dir.h"
 #include "gateway/broker.h"
 #include "gateway/producer_state.h"
 #include "gateway/storage/storage_engine.h"
@@ -22,21 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "kgw-producers-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+// Each test's own directory (kgw-kgw-producers-XXXXXX under the temporary directory).
+struct TempDir : testing_support::TempDir {
+    TempDir() : testing_support::TempDir("kgw-producers") {}
 };
 
 StorageOptions quiet_options() {

@@ -1,6 +1,7 @@
 // Storage engines: the same assertions for the in-memory and the file engine (typed tests), then what
 // only the file engine has: restart, recovery of torn and corrupt tails, segments, retention,
 // zero-copy views of mappings, fsync policies, opening by URL.
+#include "tests/unit/temp_dir.h"
 #include "gateway/storage/file_engine.h"
 #include "gateway/storage/prepared_append.h"
 #include "gateway/storage/segment.h"
@@ -39,22 +40,9 @@ namespace {
 namespace fs = std::filesystem;
 using ByteVector = std::vector<uint8_t>;
 
-// A fresh directory under the system's temporary directory, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "kgw-storage-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
+// Each test's own directory (kgw-kgw-storage-XXXXXX under the temporary directory).
+struct TempDir : testing_support::TempDir {
+    TempDir() : testing_support::TempDir("kgw-storage") {}
 };
 
 int64_t now_ms() {
