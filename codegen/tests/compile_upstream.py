@@ -64,7 +64,7 @@ def main() -> int:
         return 1
     exe = work / "upstream_roundtrip"
     r = subprocess.run([args.compiler, "-o", str(exe), *[str(o) for _, o, _ in results], "-lgtest_main",
-                        "-lgtest", "-lz", "-pthread"], capture_output=True, text=True)
+                        "-lgtest", "-lz", "-llz4", "-lzstd", "-lsnappy", "-pthread"], capture_output=True, text=True)
     if r.returncode != 0:
         print(f"FAILED to link:\n{r.stderr[:4000]}")
         return 1
