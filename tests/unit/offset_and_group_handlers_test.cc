@@ -28,6 +28,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace gateway {
 namespace {
 
@@ -328,6 +333,100 @@ TEST_F(GroupHandlers, WaitingJoinIsAnsweredAtShutdown) {
     broker.reset();
     auto resp = decode<kafka::JoinGroupResponse>(*waiting, 3, 0);
     EXPECT_EQ(resp.error_code, code(ErrorCode::not_coordinator));
+}
+
+// A memory engine whose metadata store holds back the coordinator's load (its scans of group and
+// offset keys) until released, so the handlers can be seen answering while the coordinator loads.
+class LoadGate final : public MetadataStore {
+public:
+    StorageErrc apply(std::span<const MetadataWrite> writes) override { return inner_.apply(writes); }
+    std::vector<std::pair<std::string, std::string>> scan(std::string_view prefix) const override {
+        if (prefix.starts_with("group/") || prefix.starts_with("offset/")) {
+            std::unique_lock lock(mutex_);
+            released_.wait(lock, [this] { return open_; });
+        }
+        return inner_.scan(prefix);
+    }
+    void release() {
+        std::lock_guard lock(mutex_);
+        open_ = true;
+        released_.notify_all();
+    }
+
+private:
+    InMemoryMetadataStore inner_;
+    mutable std::mutex mutex_;
+    mutable std::condition_variable released_;
+    bool open_ = false;
+};
+
+class GatedEngine final : public StorageEngine {
+public:
+    GatedEngine() : inner_(StorageEngine::open("memory://", {})) {}
+    ~GatedEngine() override { gate_.release(); }
+    LoadGate& gate() { return gate_; }
+
+    StorageErrc create_topic(const std::string& n, int32_t p, const TopicConfig& c) override { return inner_->create_topic(n, p, c); }
+    StorageErrc delete_topic(const std::string& n) override { return inner_->delete_topic(n); }
+    StorageErrc create_partitions(const std::string& n, int32_t t) override { return inner_->create_partitions(n, t); }
+    std::vector<TopicInfo> list_topics() const override { return inner_->list_topics(); }
+    std::optional<TopicInfo> describe_topic(const std::string& n) const override { return inner_->describe_topic(n); }
+    AppendResult append_batches(const TopicPartition& tp, std::span<const uint8_t> b) override { return inner_->append_batches(tp, b); }
+    ReadResult read(const TopicPartition& tp, int64_t o, size_t m) const override { return inner_->read(tp, o, m); }
+    PartitionOffsets offsets(const TopicPartition& tp) const override { return inner_->offsets(tp); }
+    TimestampOffset offset_for_timestamp(const TopicPartition& tp, int64_t t) const override { return inner_->offset_for_timestamp(tp, t); }
+    TimestampOffset max_timestamp(const TopicPartition& tp) const override { return inner_->max_timestamp(tp); }
+    PartitionOffsets delete_records_before(const TopicPartition& tp, int64_t o) override { return inner_->delete_records_before(tp, o); }
+    void set_append_listener(AppendListener l) override { inner_->set_append_listener(std::move(l)); }
+    MetadataStore& metadata() override { return gate_; }
+    void flush() override { inner_->flush(); }
+
+private:
+    std::unique_ptr<StorageEngine> inner_;
+    LoadGate gate_;
+};
+
+TEST_F(GroupHandlers, WhileLoadingFindCoordinatorIsNotAvailableAndGroupApisLoadInProgress) {
+    broker.reset();
+    auto engine = std::make_unique<GatedEngine>();
+    LoadGate& gate = engine->gate();
+    Config config;
+    config.groups.initial_rebalance_delay_ms = 0;
+    broker = std::make_unique<Broker>(config, std::move(engine));   // its timer thread now waits in load()
+    kafka::Dispatcher gated;
+    broker->register_handlers(gated);
+    dispatcher = std::move(gated);
+    ASSERT_TRUE(broker->coordinator().loading());
+
+    for (int16_t v : {0, 3, 4, 6}) {
+        kafka::FindCoordinatorRequest req;
+        if (v >= 4) req.coordinator_keys = {"g"};
+        else req.key = "g";
+        auto resp = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, v);
+        EXPECT_EQ(v >= 4 ? resp.coordinators.at(0).error_code : resp.error_code,
+                  code(ErrorCode::coordinator_not_available)) << v;
+    }
+    kafka::JoinGroupRequest join;
+    join.group_id = "g";
+    join.session_timeout_ms = 10000;
+    join.rebalance_timeout_ms = 10000;
+    join.protocol_type = "consumer";
+    join.protocols.emplace_back().name = "range";
+    auto joined = call<kafka::JoinGroupRequest, kafka::JoinGroupResponse>(join, 5);
+    EXPECT_EQ(joined.error_code, code(ErrorCode::coordinator_load_in_progress));
+    kafka::OffsetFetchRequest fetch;
+    fetch.group_id = "g";
+    auto fetched = call<kafka::OffsetFetchRequest, kafka::OffsetFetchResponse>(fetch, 3);
+    EXPECT_EQ(fetched.error_code, code(ErrorCode::coordinator_load_in_progress));
+
+    gate.release();
+    for (int i = 0; i < 500 && broker->coordinator().loading(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_FALSE(broker->coordinator().loading());
+    kafka::FindCoordinatorRequest req;
+    req.key = "g";
+    auto found = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, 3);
+    EXPECT_EQ(found.error_code, 0);
+    EXPECT_EQ(found.node_id, 1);
 }
 
 } // namespace
