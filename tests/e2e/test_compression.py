@@ -66,6 +66,8 @@ def librdkafka_compresses(gw, codec):
 
 
 def assert_stored_with(gw, topic, codec):
+    if gw.storage != "file":
+        return None   # SeaweedMQ stores records, not the producer's batches (decompressed on append)
     codecs = stored_codecs(gw, topic)
     want = CODEC_IDS[codec] if librdkafka_compresses(gw, codec) else 0
     assert codecs and all(c == want for c in codecs), f"stored batches' codecs: {codecs}, expected {want}"
@@ -142,7 +144,7 @@ def test_confluent_kafka_compressed_roundtrip_and_timestamp_lookup(gateway, code
     recs = records(500, codec)
     produce_confluent(gateway, topic, recs, codec)
     codecs = assert_stored_with(gateway, topic, codec)
-    assert len(codecs) < 20, f"{len(codecs)} batches: expected few large compressed ones"
+    assert codecs is None or len(codecs) < 20, f"{len(codecs)} batches: expected few large compressed ones"
 
     got = consume_confluent(gateway, topic, len(recs))
     assert [g[:4] for g in got] == as_sent(recs)

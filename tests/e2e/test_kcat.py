@@ -71,6 +71,7 @@ def test_restart_keeps_everything(gateway):
     assert consume(gateway, "durable", len(lines) + 1, "%s\t%o\n")[-1] == f"after restart\t{len(lines)}".encode()
 
 
+@pytest.mark.file_only("kill -9 with log.flush.policy=batch tests the file engine's fsync before acknowledging")
 def test_kill_9_with_fsync_per_batch_loses_nothing_acknowledged(make_gateway):
     gw = make_gateway(properties={"log.flush.policy": "batch"})
     lines = [f"fsynced {i}".encode() for i in range(2000)]
