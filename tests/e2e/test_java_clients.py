@@ -5,37 +5,16 @@ and no group, every compression codec, and a restart in between.
 The checks live in tests/e2e/java (ClientCheck.java), built once per session with Maven; each test runs
 one of its subcommands against a fresh gateway and expects exit code 0 (it prints one line per check)."""
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
-JAVA_DIR = Path(__file__).resolve().parent / "java"
-JAVA = shutil.which("java")
-MVN = shutil.which("mvn")
-pytestmark = pytest.mark.skipif(JAVA is None or MVN is None, reason="java and mvn (Maven) are needed for the Java client tests")
+import java_checks
+
+pytestmark = java_checks.needs_java
+
 
 @pytest.fixture(scope="session")
 def client_check():
-    """Builds ClientCheck (target/classes + dependencies copied to target/lib) and returns a runner."""
-    build = subprocess.run([MVN, "-q", "-B", "-Dstyle.color=never", "package"], cwd=JAVA_DIR,
-                           capture_output=True, text=True, timeout=600)
-    assert build.returncode == 0, f"mvn package failed ({build.returncode}):\n{build.stdout[-6000:]}\n{build.stderr[-4000:]}"
-    classpath = os.pathsep.join([str(JAVA_DIR / "target" / "classes"), str(JAVA_DIR / "target" / "lib" / "*")])
-
-    def run(subcommand, gateway, *args, timeout=240):
-        cmd = [JAVA, "-cp", classpath, "gateway.e2e.ClientCheck", subcommand, "--bootstrap", gateway.bootstrap, *args]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        assert r.returncode == 0, (
-            f"ClientCheck {subcommand} {' '.join(args)} exited {r.returncode}\n"
-            f"--- failed checks ---\n" + "".join(l + "\n" for l in r.stdout.splitlines() if not l.startswith("ok: ")) +
-            f"--- stdout ---\n{r.stdout[-8000:]}\n--- stderr (client log) ---\n{r.stderr[-8000:]}\n"
-            f"--- gateway log ---\n{gateway.log_text()}")
-        return r.stdout
-
-    return run
+    return java_checks.runner("ClientCheck", 240)
 
 
 def test_admin_client(gateway, client_check):

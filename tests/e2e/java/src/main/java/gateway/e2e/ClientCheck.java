@@ -1,5 +1,7 @@
 package gateway.e2e;
 
+import static gateway.e2e.Checks.*;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,60 +71,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * the timestamps, ListOffsets (earliest, latest, by timestamp, max timestamp) and the consumer's positions.
  */
 public final class ClientCheck {
-    static final Duration TIMEOUT = Duration.ofSeconds(30);
-    static int failures = 0, passes = 0;
-
-    // ---------------------------------------------------------------- checks
-
-    static void ok(String what) {
-        passes++;
-        System.out.println("ok: " + what);
-    }
-
-    static void fail(String what) {
-        failures++;
-        System.out.println("FAIL: " + what);
-    }
-
-    static boolean check(boolean cond, String what) {
-        if (cond) ok(what);
-        else fail(what);
-        return cond;
-    }
-
-    static boolean checkEq(Object expected, Object actual, String what) {
-        boolean same = expected == null ? actual == null : expected.equals(actual);
-        if (same) ok(what + " = " + actual);
-        else fail(what + ": expected " + expected + ", got " + actual);
-        return same;
-    }
-
-    /** Waits for a future; on an exception records a failure and returns null. */
-    static <T> T await(String what, Future<T> f) {
-        try {
-            T v = f.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            ok(what);
-            return v;
-        } catch (ExecutionException e) {
-            fail(what + ": " + e.getCause());
-        } catch (Exception e) {
-            fail(what + ": " + e);
-        }
-        return null;
-    }
-
-    /** Expects the future to fail with the given exception type (what Kafka itself returns). */
-    static void awaitError(String what, Future<?> f, Class<? extends Throwable> expected) {
-        try {
-            f.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            fail(what + ": succeeded, expected " + expected.getSimpleName());
-        } catch (ExecutionException e) {
-            if (expected.isInstance(e.getCause())) ok(what + " -> " + expected.getSimpleName());
-            else fail(what + ": expected " + expected.getSimpleName() + ", got " + e.getCause());
-        } catch (Exception e) {
-            fail(what + ": " + e);
-        }
-    }
 
     // ---------------------------------------------------------------- arguments
 

@@ -1,5 +1,7 @@
 package gateway.e2e;
 
+import static gateway.e2e.Checks.*;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,59 +70,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * would; every wait has a deadline and fails with what it was waiting for.
  */
 public final class GroupCheck {
-    static final Duration TIMEOUT = Duration.ofSeconds(30);
     static final Duration POLL = Duration.ofMillis(100);
-    static int failures = 0, passes = 0;
-
-    // ---------------------------------------------------------------- checks
-
-    static void ok(String what) {
-        passes++;
-        System.out.println("ok: " + what);
-    }
-
-    static void fail(String what) {
-        failures++;
-        System.out.println("FAIL: " + what);
-    }
-
-    static boolean check(boolean cond, String what) {
-        if (cond) ok(what);
-        else fail(what);
-        return cond;
-    }
-
-    static boolean checkEq(Object expected, Object actual, String what) {
-        boolean same = expected == null ? actual == null : expected.equals(actual);
-        if (same) ok(what + " = " + actual);
-        else fail(what + ": expected " + expected + ", got " + actual);
-        return same;
-    }
-
-    static <T> T await(String what, Future<T> f) {
-        try {
-            T v = f.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            ok(what);
-            return v;
-        } catch (ExecutionException e) {
-            fail(what + ": " + e.getCause());
-        } catch (Exception e) {
-            fail(what + ": " + e);
-        }
-        return null;
-    }
-
-    static void awaitError(String what, Future<?> f, Class<? extends Throwable> expected) {
-        try {
-            f.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            fail(what + ": succeeded, expected " + expected.getSimpleName());
-        } catch (ExecutionException e) {
-            if (expected.isInstance(e.getCause())) ok(what + " -> " + expected.getSimpleName());
-            else fail(what + ": expected " + expected.getSimpleName() + ", got " + e.getCause());
-        } catch (Exception e) {
-            fail(what + ": " + e);
-        }
-    }
 
     /** Runs step() until done() or the deadline; false (and a failure naming state()) on timeout. */
     static boolean pollUntil(String what, Duration timeout, Runnable step, BooleanSupplier done, Supplier<String> state) {
