@@ -72,32 +72,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 public final class ClientCheck {
 
-    // ---------------------------------------------------------------- arguments
-
-    static final class Args {
-        final Map<String, String> opts = new HashMap<>();
-
-        Args(String[] argv, int from) {
-            for (int i = from; i < argv.length; i++) {
-                if (!argv[i].startsWith("--") || i + 1 >= argv.length) throw new IllegalArgumentException("bad argument " + argv[i]);
-                opts.put(argv[i].substring(2), argv[++i]);
-            }
-        }
-
-        String get(String name) {
-            String v = opts.get(name);
-            if (v == null) throw new IllegalArgumentException("missing --" + name);
-            return v;
-        }
-
-        String get(String name, String dflt) {
-            return opts.getOrDefault(name, dflt);
-        }
-
-        int getInt(String name, int dflt) {
-            return Integer.parseInt(get(name, String.valueOf(dflt)));
-        }
-    }
 
     // ---------------------------------------------------------------- the records
 
@@ -509,29 +483,10 @@ public final class ClientCheck {
     // ---------------------------------------------------------------- main
 
     public static void main(String[] argv) {
-        if (argv.length < 1) {
-            System.err.println("usage: ClientCheck admin|produce|consume|roundtrip --bootstrap HOST:PORT --topic T [--count N] ...");
-            System.exit(2);
-        }
-        try {
-            Args a = new Args(argv, 1);
-            switch (argv[0]) {
-                case "admin" -> runAdmin(a);
-                case "produce" -> runProduce(a);
-                case "consume" -> runConsume(a);
-                case "roundtrip" -> runRoundtrip(a);
-                default -> throw new IllegalArgumentException("unknown subcommand " + argv[0]);
-            }
-        } catch (IllegalArgumentException e) {
-            System.err.println("usage error: " + e.getMessage());
-            System.exit(2);
-        } catch (Throwable t) {
-            fail(argv[0] + ": unexpected " + t);
-            t.printStackTrace();
-        }
-        System.out.println(failures == 0 ? "all " + passes + " checks passed"
-                                         : failures + " of " + (passes + failures) + " checks FAILED");
-        System.out.flush();
-        System.exit(failures == 0 ? 0 : 1);
+        Checks.main("ClientCheck admin|produce|consume|roundtrip --bootstrap HOST:PORT --topic T [--count N] ...", argv, Map.of(
+            "admin", ClientCheck::runAdmin,
+            "produce", ClientCheck::runProduce,
+            "consume", ClientCheck::runConsume,
+            "roundtrip", ClientCheck::runRoundtrip));
     }
 }
