@@ -551,6 +551,7 @@ public:
 
     MetadataStore& metadata() override { return metadata_; }
     bool keeps_producer_batches() const override { return false; }   // batches are rebuilt from records
+    bool shared() const override { return true; }   // other gateways may use the same namespace
 
     void flush() override {
         // Every append returned after the broker acknowledged it; closing the streams lets the broker
