@@ -128,6 +128,11 @@ public:
     // batches from stored records (SeaweedMQ) answer false and rely on the state's snapshots only.
     virtual bool keeps_producer_batches() const { return true; }
 
+    // True when other gateways may open the same storage at the same time (SeaweedMQ): they then
+    // find each other through a registry in metadata() and share partition leadership and group
+    // coordination (gateway/cluster/gateway_registry.h).  A file:// directory belongs to one gateway.
+    virtual bool shared() const { return false; }
+
     // The engine's durable key/value records (committed offsets, group metadata).
     virtual MetadataStore& metadata() = 0;
 
