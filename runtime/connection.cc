@@ -6,7 +6,6 @@
 #include "generated/request_header.h"
 #include "runtime/log.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -15,7 +14,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +28,6 @@ namespace {
 constexpr size_t staging_size = 64 * 1024;        // frames up to this size are read here first
 constexpr size_t compact_below = 16 * 1024;       // move a partial frame to the front when less room is left
 constexpr size_t read_budget = 1024 * 1024;       // bytes per readiness before other sockets get a turn
-constexpr int max_iovecs = 64;
 constexpr timeval flush_timeout{30, 0};           // a closing connection whose client reads nothing
 
 uint32_t load_be32(const uint8_t* p) {
@@ -252,15 +249,13 @@ Connection::~Connection() {
     // close_now() ran on the loop thread; this only covers a connection that never started.
     if (read_event_ != nullptr) event_free(read_event_);
     if (write_event_ != nullptr) event_free(write_event_);
-    if (output_ != nullptr) evbuffer_free(output_);
     if (fd_ >= 0) ::close(fd_);
 }
 
 void Connection::start() {
     read_event_ = event_new(loop_.base(), fd_, EV_READ | EV_PERSIST, on_readable, this);
     write_event_ = event_new(loop_.base(), fd_, EV_WRITE | EV_PERSIST, on_writable, this);
-    output_ = evbuffer_new();
-    if (read_event_ == nullptr || write_event_ == nullptr || output_ == nullptr) {
+    if (read_event_ == nullptr || write_event_ == nullptr) {
         log_error("server", "cannot set up the connection from " + *peer_);
         close_now();
         return;
@@ -465,12 +460,12 @@ void Connection::deliver(uint64_t seq, std::optional<Writer> response) {
         return;
     }
     if (next_send_ < close_at_) {
-        if (response) append_output(std::move(*response));
+        if (response && !append_output(std::move(*response))) return;
         ++next_send_;
     }
     while (next_send_ < close_at_ && !parked_.empty() && parked_.begin()->first == next_send_) {
         auto node = parked_.extract(parked_.begin());
-        if (node.mapped()) append_output(std::move(*node.mapped()));
+        if (node.mapped() && !append_output(std::move(*node.mapped()))) return;
         ++next_send_;
     }
     if (!batching_) flush_output();
@@ -488,43 +483,46 @@ void Connection::handle_close(uint64_t seq, const std::string& reason) {
     progress();
 }
 
-void Connection::append_output(Writer&& response) {
-    std::shared_ptr<Writer> keep;   // made on the first large segment, shared by all of them
+bool Connection::append_output(Writer&& response) {
+    std::shared_ptr<Writer> keep;   // made on the first referenced segment, shared by all of them
+    const auto kept = [&]() -> std::shared_ptr<const void> {
+        if (!keep) keep = std::make_shared<Writer>(std::move(response));   // moving keeps the buffers where they are
+        return keep;
+    };
     const std::vector<Writer::Segment> segments = response.segments();
     for (const Writer::Segment& s : segments) {
-        if (s.size < Writer::zero_copy_threshold) {
-            if (evbuffer_add(output_, s.data, s.size) != 0) throw std::bad_alloc();
+        if (s.file == nullptr) {
+            if (s.size < Writer::zero_copy_threshold) output_.append_copy(s.data, s.size);
+            else output_.append_reference(s.data, s.size, kept());
             continue;
         }
-        if (!keep) keep = std::make_shared<Writer>(std::move(response));   // moving keeps the buffers where they are
-        auto* holder = new std::shared_ptr<Writer>(keep);
-        const auto release = [](const void*, size_t, void* extra) { delete static_cast<std::shared_ptr<Writer>*>(extra); };
-        if (evbuffer_add_reference(output_, s.data, s.size, release, holder) != 0) {
-            delete holder;
-            throw std::bad_alloc();
+        if (s.size >= Writer::zero_copy_threshold) {
+            output_.append_file(*s.file, 0, s.size, kept());
+            continue;
+        }
+        // A small file range costs a syscall either way; read, it leaves in one packet with the rest.
+        try {
+            output_.append_copy_of_file(*s.file, 0, s.size);
+        } catch (const std::exception& e) {   // the frame is partly queued: nothing sane can follow it
+            log_error("server", "closing " + *peer_ + ": cannot read stored records for a response: " + e.what());
+            close_now();
+            return false;
         }
     }
+    return true;
 }
 
 void Connection::flush_output() {
     if (closed()) return;
-    while (evbuffer_get_length(output_) > 0) {
-        iovec vec[max_iovecs];
-        const int n = evbuffer_peek(output_, -1, nullptr, vec, max_iovecs);
-        msghdr message{};
-        message.msg_iov = vec;
-        message.msg_iovlen = static_cast<size_t>(std::min(n, max_iovecs));
-        const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (!is_disconnect(errno)) log_warn("server", "closing " + *peer_ + ": write failed: " + std::strerror(errno));
-            close_now();
-            return;
-        }
-        evbuffer_drain(output_, static_cast<size_t>(sent));
+    const OutputQueue::SendResult sent = output_.send_to(fd_);
+    if (sent.status == OutputQueue::SendResult::failed) {
+        if (sent.error == 0) log_error("server", "closing " + *peer_ + ": " + sent.what);
+        else if (!is_disconnect(sent.error))
+            log_warn("server", "closing " + *peer_ + ": " + sent.what + ": " + std::strerror(sent.error));
+        close_now();
+        return;
     }
-    if (evbuffer_get_length(output_) == 0) {
+    if (output_.empty()) {
         if (writing_) {
             event_del(write_event_);
             writing_ = false;
@@ -601,8 +599,7 @@ void Connection::close_now() {
     if (write_event_ != nullptr) event_free(write_event_);
     read_event_ = write_event_ = nullptr;
     reading_ = writing_ = false;
-    if (output_ != nullptr) evbuffer_free(output_);   // releases referenced response buffers
-    output_ = nullptr;
+    output_.clear();   // releases referenced response buffers and stored files
     ::close(fd_);
     fd_ = -1;
     parked_.clear();
@@ -610,6 +607,6 @@ void Connection::close_now() {
     loop_.forget(this);
 }
 
-size_t Connection::pending_output() const { return output_ != nullptr ? evbuffer_get_length(output_) : 0; }
+size_t Connection::pending_output() const { return output_.size(); }
 
 } // namespace kafka::net

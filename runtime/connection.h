@@ -8,11 +8,14 @@
 // The connection reads and writes its socket itself rather than through a bufferevent: libevent 2.1
 // reads at most 4 KiB per call into an evbuffer, so a 1 MiB produce would take 256 loop turns.  Small
 // frames are read into a staging buffer and copied out once; the rest of a large frame is read
-// straight into the frame's own buffer.  Output goes to an evbuffer (small segments copied, large
-// ones referenced) written with sendmsg(MSG_NOSIGNAL), so a vanished client cannot raise SIGPIPE.
+// straight into the frame's own buffer.  Output goes to an OutputQueue (runtime/output_queue.h: small
+// segments copied, large ones referenced, stored records as file ranges sent with sendfile(2)); a
+// vanished client cannot raise SIGPIPE (sendmsg with MSG_NOSIGNAL; sendfile relies on main() ignoring
+// SIGPIPE, as it does).
 #pragma once
 
 #include "runtime/dispatcher.h"
+#include "runtime/output_queue.h"
 #include "runtime/server.h"
 
 #include <atomic>
@@ -28,7 +31,6 @@
 
 struct event;
 struct event_base;
-struct evbuffer;
 struct evconnlistener;
 struct sockaddr;
 
@@ -127,7 +129,7 @@ private:
     void handle_frame(std::shared_ptr<uint8_t[]> frame, size_t length);
     void deliver(uint64_t seq, std::optional<Writer> response);
     void handle_close(uint64_t seq, const std::string& reason);
-    void append_output(Writer&& response);
+    bool append_output(Writer&& response);   // false: the connection closed (a stored file read failed)
     void flush_output();
     void progress();
     void stop_reading();
@@ -147,7 +149,7 @@ private:
     // Loop thread only.
     event* read_event_ = nullptr;
     event* write_event_ = nullptr;
-    evbuffer* output_ = nullptr;
+    OutputQueue output_;
     bool reading_ = false;        // read_event_ added
     bool writing_ = false;        // write_event_ added
     bool paused_ = false;         // backpressure

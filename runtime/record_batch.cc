@@ -326,7 +326,7 @@ Bytes RecordBatchBuilder::build() const {
     if (codec != CompressionCodec::none) {
         std::vector<uint8_t> plain(records_.size());
         uint8_t* at = plain.data();
-        for (const Writer::Segment& segment : records_.segments()) at = std::copy(segment.data, segment.data + segment.size, at);
+        for (const Writer::Segment& segment : records_.segments()) at = segment.copy_to(at);
         compressed = compress(codec, plain);
     }
     const size_t payload_size = codec == CompressionCodec::none ? records_.size() : compressed.size();
@@ -357,8 +357,7 @@ Bytes RecordBatchBuilder::build() const {
             at = std::copy(compressed.data(), compressed.data() + compressed.size(), at);
             break;
         }
-        for (const Writer::Segment& segment : part->segments())
-            at = std::copy(segment.data, segment.data + segment.size, at);
+        for (const Writer::Segment& segment : part->segments()) at = segment.copy_to(at);
     }
     store_be(out + batch_offset::crc, crc32c(out + batch_offset::attributes, total - batch_offset::attributes), 4);
     return Bytes(buffer, out, total);

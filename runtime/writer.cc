@@ -73,7 +73,7 @@ void Writer::write_compact_nullable_string(const std::optional<std::string>& s) 
 }
 
 void Writer::write_payload(const Bytes& b) {
-    if (b.size() >= zero_copy_threshold && b.owner()) {
+    if ((b.file_region() != nullptr && !b.empty()) || (b.size() >= zero_copy_threshold && b.owner())) {
         ref_pos_.push_back(size_);
         refs_.push_back(b);
         referenced_ += b.size();
@@ -88,17 +88,25 @@ std::vector<Writer::Segment> Writer::segments() const {
     size_t at = 0;
     for (size_t i = 0; i < refs_.size(); ++i) {
         if (ref_pos_[i] > at) out.push_back({buf_ + at, ref_pos_[i] - at});
-        if (!refs_[i].empty()) out.push_back({refs_[i].data(), refs_[i].size()});
+        if (const FileRegion* file = refs_[i].file_region()) out.push_back({nullptr, refs_[i].size(), file});
+        else if (!refs_[i].empty()) out.push_back({refs_[i].data(), refs_[i].size()});
         at = ref_pos_[i];
     }
     if (size_ > at) out.push_back({buf_ + at, size_ - at});
     return out;
 }
 
+uint8_t* Writer::Segment::copy_to(uint8_t* out) const {
+    if (size == 0) return out;
+    if (file != nullptr) file->read(out, 0, size);
+    else std::memcpy(out, data, size);
+    return out + size;
+}
+
 std::vector<uint8_t> Writer::flatten() const {
-    std::vector<uint8_t> out;
-    out.reserve(size());
-    for (const Segment& s : segments()) out.insert(out.end(), s.data, s.data + s.size);
+    std::vector<uint8_t> out(size());
+    uint8_t* at = out.data();
+    for (const Segment& s : segments()) at = s.copy_to(at);
     return out;
 }
 

@@ -2,8 +2,10 @@
 //
 // Large `bytes`/`records` values that have an owner are not copied: the writer records a reference
 // and the output becomes a list of segments (our buffer, their bytes, our buffer, ...) that the
-// network layer can send with scatter/gather.  flatten() makes one contiguous copy for tests and
-// small messages.
+// network layer can send with scatter/gather.  Values that are file ranges (Bytes::file_region(),
+// stored batches of the file engine) are referenced whatever their size and never read here: their
+// segments name the range, which the connection sends with sendfile(2).  flatten() makes one
+// contiguous copy for tests and small messages.
 #pragma once
 
 #include "runtime/bytes.h"
@@ -74,15 +76,18 @@ public:
     void write_raw(const void* p, size_t n) {
         if (n != 0) std::memcpy(grow(n), p, n);
     }
-    // Appends b, by reference when it is large and owned, by copy otherwise.
+    // Appends b, by reference when it is large and owned or a file range, by copy otherwise.
     void write_payload(const Bytes& b);
 
     // Bytes written so far, referenced segments included.
     size_t size() const { return size_ + referenced_; }
 
     struct Segment {
-        const uint8_t* data;
+        const uint8_t* data;               // null for a file range
         size_t size;
+        const FileRegion* file = nullptr;  // the file range this segment is, if it is one
+        // Copies the segment's bytes to `out` (reading a file range); returns the end of the copy.
+        uint8_t* copy_to(uint8_t* out) const;
     };
     // The output in order; valid until the writer is changed.  References keep their owners alive
     // for as long as the writer lives (see references()).

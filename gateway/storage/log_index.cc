@@ -105,6 +105,12 @@ OffsetIndexEntry OffsetIndex::floor(int64_t offset) const {
     return n == 0 ? OffsetIndexEntry{base_offset_, 0} : decode(file_.entry(n - 1));
 }
 
+std::optional<OffsetIndexEntry> OffsetIndex::last_at_or_before_position(uint64_t position) const {
+    size_t n = partition_point(file_, [&](const uint8_t* p) { return decode(p).position <= position; });
+    if (n == 0) return std::nullopt;
+    return decode(file_.entry(n - 1));
+}
+
 std::optional<OffsetIndexEntry> OffsetIndex::last() const {
     if (file_.count() == 0) return std::nullopt;
     return decode(file_.entry(file_.count() - 1));

@@ -70,6 +70,8 @@ public:
     // The last entry at or before `offset`: where a walk looking for it starts; the segment's start
     // when there is none.
     OffsetIndexEntry floor(int64_t offset) const;
+    // The last entry whose batch starts at or before `position` in the log.
+    std::optional<OffsetIndexEntry> last_at_or_before_position(uint64_t position) const;
     std::optional<OffsetIndexEntry> last() const;
 
 private:

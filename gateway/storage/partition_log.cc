@@ -56,7 +56,7 @@ std::shared_ptr<PartitionLog> PartitionLog::create(std::filesystem::path dir, To
     }
     std::filesystem::create_directory(dir);
     std::shared_ptr<PartitionLog> log(new PartitionLog(std::move(dir), std::move(tp), settings));
-    log->segments_.push_back(Segment::create(log->dir_, 0, log->segment_bytes()));
+    log->segments_.push_back(Segment::create(log->dir_, 0));
     if (log->sync_on_roll()) sync_directory(log->dir_);
     return log;
 }
@@ -73,18 +73,18 @@ std::shared_ptr<PartitionLog> PartitionLog::open(std::filesystem::path dir, Topi
     const std::optional<int64_t> checkpoint = read_log_start_checkpoint(d);
 
     if (bases.empty()) {
-        log->segments_.push_back(Segment::create(d, checkpoint.value_or(0), log->segment_bytes()));
+        log->segments_.push_back(Segment::create(d, checkpoint.value_or(0)));
     } else {
         for (size_t i = 0; i < bases.size(); ++i) {
             if (i + 1 == bases.size()) {
-                log->segments_.push_back(Segment::recover(d, bases[i], log->segment_bytes()));
+                log->segments_.push_back(Segment::recover(d, bases[i]));
                 break;
             }
             if (std::unique_ptr<Segment> sealed = Segment::open_sealed(d, bases[i], bases[i + 1])) {
                 log->segments_.push_back(std::move(sealed));
                 continue;
             }
-            std::unique_ptr<Segment> recovered = Segment::recover(d, bases[i], log->segment_bytes());
+            std::unique_ptr<Segment> recovered = Segment::recover(d, bases[i]);
             if (recovered->next_offset() == bases[i + 1]) {
                 recovered->seal(log->sync_on_roll());
                 log->segments_.push_back(std::move(recovered));
@@ -130,7 +130,7 @@ void PartitionLog::roll_if_needed(uint64_t append_size, int64_t append_offsets, 
     const bool offsets_exhausted =
         high_watermark_ + append_offsets - 1 - current.base_offset() > std::numeric_limits<int32_t>::max();
     if (!full && !old && !offsets_exhausted) return;
-    std::unique_ptr<Segment> next = Segment::create(dir_, high_watermark_, segment_bytes());
+    std::unique_ptr<Segment> next = Segment::create(dir_, high_watermark_);
     active().seal(sync_on_roll());
     segments_.push_back(std::move(next));
     if (sync_on_roll()) sync_directory(dir_);
@@ -180,6 +180,8 @@ ReadResult PartitionLog::read(int64_t offset, size_t max_bytes) const {
     if (offset == high_watermark_) return result;
     try {
         const Segment& segment = **segment_holding(offset);
+        if (last_read_ != nullptr && last_read_ != &segment) last_read_->close_reader();
+        last_read_ = &segment;
         std::optional<BatchLocation> batch = segment.find_batch(offset);
         if (!batch)
             throw kafka::DecodeError(kafka::DecodeErrc::truncated, "no batch holds offset " + std::to_string(offset));
@@ -302,6 +304,7 @@ void PartitionLog::remove_oldest_segments(size_t count, const char* reason) {
     const int64_t end = segments_[count - 1]->next_offset();
     for (size_t i = 0; i < count; ++i) {
         bytes += segments_[i]->size();
+        if (last_read_ == segments_[i].get()) last_read_ = nullptr;
         try {
             segments_[i]->remove();
         } catch (const std::system_error& e) {
@@ -378,7 +381,8 @@ void PartitionLog::sync() {
 void PartitionLog::remove() {
     std::lock_guard lock(mutex_);
     removed_ = true;
-    segments_.clear(); // closes the files; views handed out keep their mappings
+    last_read_ = nullptr;
+    segments_.clear(); // closes the files; ranges handed out keep them open
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     if (ec) log_storage("cannot remove " + dir_.string() + ": " + ec.message());

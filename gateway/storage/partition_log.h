@@ -75,6 +75,9 @@ private:
 
     mutable std::mutex mutex_;
     std::vector<std::unique_ptr<Segment>> segments_; // by base offset; the last is active
+    // The sealed segment read last, whose read descriptor stays open until a read goes elsewhere
+    // (consumers mostly read on in one segment).  Ranges handed out keep their own reference.
+    mutable const Segment* last_read_ = nullptr;
     int64_t log_start_offset_ = 0;
     int64_t high_watermark_ = 0;
     bool dirty_ = false;   // appended since the last sync

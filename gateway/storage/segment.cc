@@ -25,7 +25,44 @@ int64_t now_ms() {
         .count();
 }
 
-uint64_t round_up_to_page(uint64_t n) { return (n + page_size() - 1) / page_size() * page_size(); }
+// Walks the batch headers of a log from a position, reading a few KiB at a time rather than one
+// header per read (batches are often small, and index entries ~4 KiB apart).
+class HeaderWalk {
+public:
+    HeaderWalk(const FileDescriptor& log, uint64_t position, uint64_t end) : log_(log), position_(position), end_(end) {}
+
+    // The header of the batch at position(), or nothing at the end.  Throws DecodeError when the log
+    // is not whole batches up to the end, std::system_error when it cannot be read.
+    std::optional<kafka::RecordBatchHeader> header() {
+        if (position_ >= end_) return std::nullopt;
+        const uint64_t left = end_ - position_;
+        if (left < kafka::RecordBatchHeader::size)
+            throw kafka::DecodeError(kafka::DecodeErrc::truncated, "incomplete batch header (" + std::to_string(left) +
+                                                                       " bytes) at position " + std::to_string(position_));
+        if (position_ < buffer_at_ || position_ + kafka::RecordBatchHeader::size > buffer_at_ + buffer_size_) {
+            buffer_size_ = static_cast<size_t>(std::min<uint64_t>(sizeof buffer_, left));
+            log_.read_exactly(buffer_, buffer_size_, position_);
+            buffer_at_ = position_;
+        }
+        kafka::RecordBatchHeader h =
+            kafka::parse_record_batch_header({buffer_ + (position_ - buffer_at_), kafka::RecordBatchHeader::size});
+        if (h.total_size() > left)
+            throw kafka::DecodeError(kafka::DecodeErrc::truncated,
+                                     "incomplete batch at position " + std::to_string(position_) + ": needs " +
+                                         std::to_string(h.total_size()) + " bytes, " + std::to_string(left) + " left");
+        return h;
+    }
+    void skip(const kafka::RecordBatchHeader& h) { position_ += h.total_size(); }
+    uint64_t position() const { return position_; }
+
+private:
+    const FileDescriptor& log_;
+    uint64_t position_;
+    uint64_t end_;
+    uint8_t buffer_[4096];
+    uint64_t buffer_at_ = 0;
+    size_t buffer_size_ = 0;
+};
 
 // Where a check of stored batches ended: `end` is the position after the last sound batch, and
 // `problem` says why the walk stopped before the end of the log (empty when it did not).
@@ -90,18 +127,16 @@ std::optional<int64_t> Segment::base_offset_of(const std::filesystem::path& file
     return base;
 }
 
-Segment::Segment(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size)
+Segment::Segment(const std::filesystem::path& dir, int64_t base_offset)
   : dir_(dir),
     base_offset_(base_offset),
-    expected_size_(expected_size),
     next_offset_(base_offset),
     offset_index_(file_path(dir, base_offset, ".index"), base_offset),
     time_index_(file_path(dir, base_offset, ".timeindex"), base_offset),
     offset_of_max_timestamp_(base_offset) {}
 
-std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64_t base_offset,
-                                         uint64_t expected_size) {
-    std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
+std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64_t base_offset) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset));
     s->log_ = std::make_shared<FileDescriptor>(
         FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT | O_TRUNC));
     s->offset_index_.file().start_empty();
@@ -110,9 +145,8 @@ std::unique_ptr<Segment> Segment::create(const std::filesystem::path& dir, int64
     return s;
 }
 
-std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int64_t base_offset,
-                                          uint64_t expected_size) {
-    std::unique_ptr<Segment> s(new Segment(dir, base_offset, expected_size));
+std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int64_t base_offset) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset));
     s->log_ = std::make_shared<FileDescriptor>(
         FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR | O_CREAT));
     s->offset_index_.file().start_empty();
@@ -144,7 +178,7 @@ std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int6
 
 std::unique_ptr<Segment> Segment::open_sealed(const std::filesystem::path& dir, int64_t base_offset,
                                               int64_t next_segment_base) {
-    std::unique_ptr<Segment> s(new Segment(dir, base_offset, 0));
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset));
     FileDescriptor log = FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDONLY);
     s->size_ = log.size();
     if (!s->offset_index_.file().open_sealed() || !s->time_index_.file().open_sealed()) return nullptr;
@@ -244,57 +278,62 @@ void Segment::seal(bool sync) {
     offset_index_.file().seal(sync);
     time_index_.file().seal(sync);
     if (sync) log_->sync_data();
-    log_.reset();
-    mapping_.reset(); // the next read maps exactly the sealed size
+    log_.reset(); // ranges handed out keep it open; the next read opens the file read-only
 }
 
 void Segment::remove() {
     log_.reset();
-    mapping_.reset();
+    reader_.reset();
     for (const std::filesystem::path& p : {file_path(dir_, base_offset_, ".log"), offset_index_.file().path(),
                                            time_index_.file().path()})
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw_file_error(errno, "cannot remove", p);
 }
 
-const FileMapping& Segment::mapping_covering(uint64_t end) const {
-    if (!mapping_ || mapping_->length() < end) {
-        if (log_) {
-            // Room to grow: a segment fills up to about segment.bytes before it rolls.
-            mapping_ = FileMapping::map(*log_, round_up_to_page(std::max(end + end / 2, expected_size_)));
-        } else {
-            mapping_ = FileMapping::map(FileDescriptor::open(file_path(dir_, base_offset_, ".log"), O_RDONLY), size_);
-        }
-    }
-    return *mapping_;
+std::shared_ptr<const FileDescriptor> Segment::reader() const {
+    if (log_) return log_;
+    if (!reader_)
+        reader_ = std::make_shared<const FileDescriptor>(
+            FileDescriptor::open(file_path(dir_, base_offset_, ".log"), O_RDONLY));
+    return reader_;
 }
 
 kafka::Bytes Segment::view_from(uint64_t position) const {
     if (position >= size_) return {};
-    const FileMapping& m = mapping_covering(size_);
-    return kafka::Bytes(mapping_, m.data() + position, size_ - position);
+    std::shared_ptr<const FileMapping> m = FileMapping::map(*reader(), size_);
+    const uint8_t* data = m->data() + position;
+    return kafka::Bytes(std::move(m), data, size_ - position);
 }
 
 std::optional<BatchLocation> Segment::find_batch(int64_t offset) const {
-    OffsetIndexEntry start = offset_index_.floor(offset);
-    uint64_t position = start.position;
-    kafka::RecordBatchReader batches(view_from(position), kafka::PartialTail::reject);
-    while (std::optional<kafka::RecordBatch> b = batches.next()) {
-        if (b->header.last_offset() >= offset)
-            return BatchLocation{position, b->bytes.size(), b->header.base_offset, b->header.last_offset()};
-        position += b->bytes.size();
+    const std::shared_ptr<const FileDescriptor> log = reader();
+    HeaderWalk walk(*log, offset_index_.floor(offset).position, size_);
+    while (std::optional<kafka::RecordBatchHeader> h = walk.header()) {
+        if (h->last_offset() >= offset) return BatchLocation{walk.position(), h->total_size(), h->base_offset, h->last_offset()};
+        walk.skip(*h);
     }
     return std::nullopt;
 }
 
 kafka::Bytes Segment::read_batches(uint64_t position, size_t max_bytes) const {
-    kafka::Bytes rest = view_from(position);
-    kafka::RecordBatchReader batches(rest, kafka::PartialTail::reject);
-    size_t total = 0;
-    while (std::optional<kafka::RecordBatch> b = batches.next()) {
-        if (total > 0 && total + b->bytes.size() > max_bytes) break;
-        total += b->bytes.size();
+    if (position >= size_) return {};
+    std::shared_ptr<const FileDescriptor> log = reader();
+    const uint64_t limit = max_bytes >= size_ - position ? size_ : position + max_bytes;
+    // Index entries are batch starts: the whole batches up to the last one at or before the limit
+    // need no walk.  The entry is trusted only if the batch there has the offset it says.
+    std::optional<HeaderWalk> walk;
+    if (std::optional<OffsetIndexEntry> e = offset_index_.last_at_or_before_position(limit); e && e->position > position) {
+        walk.emplace(*log, e->position, size_);
+        std::optional<kafka::RecordBatchHeader> h = walk->header();
+        if (!h || h->base_offset != e->offset) walk.reset();
     }
-    return rest.slice(0, total);
+    if (!walk) walk.emplace(*log, position, size_);
+    while (std::optional<kafka::RecordBatchHeader> h = walk->header()) {
+        if (walk->position() > position && walk->position() + h->total_size() > limit) break;
+        walk->skip(*h);
+    }
+    const uint64_t end = walk->position();
+    const int fd = log->get();
+    return kafka::Bytes(std::make_shared<const kafka::FileRegion>(std::move(log), fd, position, end - position));
 }
 
 uint64_t Segment::timestamp_search_start(int64_t timestamp) const {

@@ -5,10 +5,13 @@
 //   00000000000000000000.timeindex  sparse time index     }
 //
 // The last segment of a partition is active (appended to, its log file open); the others are sealed
-// and hold no descriptor until read, when their log is mapped.  Reads return views of a read-only
-// shared mapping of the log: the active segment's mapping is made larger than the file (bytes past the
-// end of the file are never touched) so that it serves a while before the file outgrows it and a new
-// one is made; views of an old mapping keep it alive.
+// and hold no descriptor until read, when one is opened for reading (reader(); the partition closes it
+// again once it reads elsewhere).  Reads return ranges of the log file (kafka::FileRegion) that hold a
+// shared reference to the descriptor: a connection sends them with sendfile(2), and they stay valid
+// after the segment is sealed or removed, since an unlinked file lives on while a descriptor is open.
+// Bytes once appended are never changed, so a range handed out always reads what it was.  Reads find
+// batches by walking their headers with small preads from the nearest index entry; nothing of the log
+// stays mapped (scans by timestamp map it for the length of the scan only).
 //
 // Not thread-safe: the partition's lock covers every call.
 #pragma once
@@ -43,13 +46,11 @@ public:
     // The base offset a segment file's name says, if it is named like one.
     static std::optional<int64_t> base_offset_of(const std::filesystem::path& file);
 
-    // A new, empty, active segment.  `expected_size` (segment.bytes) sizes the read mapping.
-    static std::unique_ptr<Segment> create(const std::filesystem::path& dir, int64_t base_offset,
-                                           uint64_t expected_size);
+    // A new, empty, active segment.
+    static std::unique_ptr<Segment> create(const std::filesystem::path& dir, int64_t base_offset);
     // The last segment at startup: every batch is checked (framing, CRC, offsets following on), the
     // log is cut after the last sound one, the indexes are rebuilt, and the segment is active.
-    static std::unique_ptr<Segment> recover(const std::filesystem::path& dir, int64_t base_offset,
-                                            uint64_t expected_size);
+    static std::unique_ptr<Segment> recover(const std::filesystem::path& dir, int64_t base_offset);
     // An older segment at startup, checked cheaply: index files whole and pointing inside the log, the
     // batches after the last index entry sound up to the end of the file, and ending just before
     // next_segment_base.  Nothing when a check fails (the caller then recovers it).
@@ -79,32 +80,37 @@ public:
     // Active -> sealed: the time index gets its final entry (the segment's largest timestamp), files
     // are written out (and synced when asked) and closed.
     void seal(bool sync);
-    // Unlinks the files.  Views of the log stay valid: their mapping keeps the data.
+    // Unlinks the files.  Ranges and views of the log handed out stay valid: they keep it open.
     void remove();
 
+    // The log's descriptor for reading: the active segment's own, or for a sealed segment one opened
+    // on first use and kept until close_reader().
+    std::shared_ptr<const FileDescriptor> reader() const;
+    // A sealed segment's read descriptor is closed (ranges handed out keep their own reference).
+    void close_reader() const { reader_.reset(); }
+
     // The batch holding `offset`, which must be in [base_offset, next_offset).  Throws DecodeError if
-    // the log is not what was written.
+    // the log is not what was written, std::system_error if it cannot be read.
     std::optional<BatchLocation> find_batch(int64_t offset) const;
-    // Whole batches from `position`: as many as fit in max_bytes, but at least one.
+    // Whole batches from `position` (where a batch starts): as many as fit in max_bytes, but at least
+    // one; a range of the log file (Bytes::file_region()).
     kafka::Bytes read_batches(uint64_t position, size_t max_bytes) const;
-    // The log from `position` to its end, for scans.
+    // The log from `position` to its end, mapped for a scan: the mapping goes with the last view of it.
     kafka::Bytes view_from(uint64_t position) const;
     // Where to start scanning for the first record whose timestamp is >= timestamp.
     uint64_t timestamp_search_start(int64_t timestamp) const;
 
 private:
-    Segment(const std::filesystem::path& dir, int64_t base_offset, uint64_t expected_size);
+    Segment(const std::filesystem::path& dir, int64_t base_offset);
 
     // Index bookkeeping for a batch stored at `position`; the same for appends and rebuilds, so that a
     // rebuilt index equals the one written live.
     void index_batch(uint64_t position, int64_t base_offset, int64_t offset_count, int64_t max_timestamp,
                      uint64_t size);
     void append_time_entry_if_newer();
-    const FileMapping& mapping_covering(uint64_t end) const;
 
     std::filesystem::path dir_;
     int64_t base_offset_;
-    uint64_t expected_size_;
     std::shared_ptr<const FileDescriptor> log_; // while active
     uint64_t size_ = 0;
     int64_t next_offset_;
@@ -114,7 +120,7 @@ private:
     int64_t offset_of_max_timestamp_;
     uint64_t bytes_since_index_entry_ = 0;
     int64_t roll_clock_start_ms_ = 0;
-    mutable std::shared_ptr<const FileMapping> mapping_;
+    mutable std::shared_ptr<const FileDescriptor> reader_; // sealed, while read
 };
 
 } // namespace gateway

@@ -325,14 +325,20 @@ TYPED_TEST(StorageEngineTest, ReadAtTheHighWatermarkIsEmptyAndBeyondIsOutOfRange
     EXPECT_EQ(this->engine->read(this->tp, -1, 1000).error, StorageErrc::offset_out_of_range);
 }
 
-TYPED_TEST(StorageEngineTest, ReadsAreViewsOfStoredBatchesNotCopies) {
+TYPED_TEST(StorageEngineTest, ReadsAreStoredBatchesNotCopies) {
     this->create("events", 1);
     const kafka::Bytes a = make_batch_of(3, 10, "a");
     this->append(this->tp, a);
     ReadResult first = this->engine->read(this->tp, 0, 1 << 20);
     ReadResult again = this->engine->read(this->tp, 2, 1 << 20);
     EXPECT_TRUE(first.records.owner());
-    EXPECT_EQ(first.records.data(), again.records.data());
+    if (const kafka::FileRegion* region = first.records.file_region()) {   // the file engine: log ranges
+        ASSERT_NE(again.records.file_region(), nullptr);
+        EXPECT_EQ(again.records.file_region()->fd(), region->fd());
+        EXPECT_EQ(again.records.file_region()->offset(), region->offset());
+    } else {   // in memory: views of one buffer
+        EXPECT_EQ(first.records.data(), again.records.data());
+    }
     // The view outlives the topic.
     this->engine->delete_topic("events");
     EXPECT_EQ(bytes_of(first.records), stored(a, 0));
@@ -780,18 +786,21 @@ TEST_F(FileStorageEngineTest, DeleteRecordsRemovesSegmentsBelowTheLogStart) {
     EXPECT_EQ(engine->offsets(tp).log_start_offset, 40);
 }
 
-TEST_F(FileStorageEngineTest, ReadsAreViewsOfTheSegmentMapping) {
+TEST_F(FileStorageEngineTest, ReadsAreRangesOfTheSegmentFile) {
     create("events", 1);
     const kafka::Bytes a = make_batch_of(3, 10, "a");
     append(a);
     ReadResult first = engine->read(tp, 0, 1 << 20);
     ReadResult second = engine->read(tp, 1, 1 << 20);
     ASSERT_FALSE(first.records.empty());
-    EXPECT_TRUE(first.records.owner());
-    EXPECT_EQ(first.records.data(), second.records.data()); // no copy: both point into one mapping
-    EXPECT_EQ(first.records.owner(), second.records.owner());
+    // No copy and nothing mapped: both are the same range of the open log file, sent with sendfile.
+    ASSERT_NE(first.records.file_region(), nullptr);
+    ASSERT_NE(second.records.file_region(), nullptr);
+    EXPECT_EQ(first.records.file_region()->fd(), second.records.file_region()->fd());
+    EXPECT_EQ(first.records.file_region()->offset(), 0u);
+    EXPECT_EQ(first.records.file_region()->size(), a.size());
 
-    // Views stay valid whatever happens to the log afterwards: growth, remapping, deletion.
+    // Ranges stay valid whatever happens to the log afterwards: growth, rolling, deletion.
     for (int i = 0; i < 200; ++i) append(make_batch_of(5, 20, "more", 500));
     engine->delete_topic("events");
     EXPECT_EQ(bytes_of(first.records), stored(a, 0));
@@ -825,11 +834,11 @@ TEST_F(FileStorageEngineTest, LeftoverPartitionDirectoriesAreReplaced) {
     EXPECT_EQ(engine->append_batches({"ghost", 0}, make_batch_of(1, 1).span()).base_offset, 0);
 }
 
-// The active segment's mapping is sized for segment.bytes; a log that outgrows it gets a new one,
-// and views of the old one stay readable.
-TEST(StorageSegment, GrowingLogIsRemappedAndOldViewsStayValid) {
+// Reads are ranges of the log file (sent with sendfile), found by walking batch headers; a range
+// handed out keeps reading what it was after the segment grows, is sealed and is removed.
+TEST(StorageSegment, ReadsAreFileRangesThatOutliveSealAndRemove) {
     TempDir dir;
-    std::unique_ptr<Segment> segment = Segment::create(dir.path(), 100, 4096);
+    std::unique_ptr<Segment> segment = Segment::create(dir.path(), 100);
     auto append = [&](const kafka::Bytes& batch) {
         PreparedAppend p = prepare_append(batch.span(), std::nullopt);
         p.assign_offsets(segment->next_offset());
@@ -837,16 +846,27 @@ TEST(StorageSegment, GrowingLogIsRemappedAndOldViewsStayValid) {
     };
     const kafka::Bytes small = make_batch_of(2, 10, "s"), large = make_batch_of(50, 10, "l", 200);
     append(small);
-    const kafka::Bytes before = segment->view_from(0);
-    EXPECT_EQ(bytes_of(before), stored(small, 100));
+    const kafka::Bytes before = segment->read_batches(0, 1 << 20);
+    ASSERT_NE(before.file_region(), nullptr);
+    EXPECT_EQ(before.size(), small.size());
 
     append(large);
     ASSERT_GT(segment->size(), 4096u);
-    const kafka::Bytes after = segment->view_from(0);
-    EXPECT_NE(after.owner(), before.owner());
-    EXPECT_EQ(bytes_of(after), concat({stored(small, 100), stored(large, 102)}));
+    std::optional<BatchLocation> at = segment->find_batch(120);
+    ASSERT_TRUE(at);
+    EXPECT_EQ(at->base_offset, 102);
+    EXPECT_EQ(at->position, small.size());
+    // max_bytes below the first batch still gives that whole batch; then whole batches only.
+    EXPECT_EQ(segment->read_batches(0, 1).size(), small.size());
+    EXPECT_EQ(segment->read_batches(0, small.size() + 1).size(), small.size());
+    const kafka::Bytes all = segment->read_batches(0, 1 << 20);
+    EXPECT_EQ(all.size(), segment->size());
+
+    segment->seal(false);
+    segment->remove();
+    EXPECT_FALSE(fs::exists(dir.path() / "00000000000000000100.log"));
     EXPECT_EQ(bytes_of(before), stored(small, 100));
-    EXPECT_EQ(segment->find_batch(120)->base_offset, 102);
+    EXPECT_EQ(bytes_of(all), concat({stored(small, 100), stored(large, 102)}));
 }
 
 TEST(StorageEngineOpen, ChoosesTheEngineByUrl) {
