@@ -11,22 +11,48 @@ Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage,
     coordinator_(std::make_unique<GroupCoordinator>(storage_->metadata(), config_.groups)) {
     storage_->set_append_listener(
         [this](const TopicPartition& tp, int64_t high_watermark) { fetch_waiters_.notify(tp, high_watermark); });
+    producers_.set_node_id(config_.node_id);
+    const HostPort self = config_.advertised_listener();
+    registry_ = std::make_unique<GatewayRegistry>(storage_->shared() ? &storage_->metadata() : nullptr,
+                                                  GatewayNode{config_.node_id, self.host, self.port}, config_.cluster);
+    registry_->start();   // throws when the node id is taken
+    // Alone: everything is ours at once.  Others alive: they may still coordinate what is ours now.
+    const int64_t load_at =
+        registry_->view()->nodes.size() > 1 ? GroupCoordinator::system_now_ms() + handover_delay_ms() : 0;
+    apply_view(registry_->view(), load_at);
     coordinator_->start();   // loads groups and offsets in the background
     producers_.recover();
+    apply_view(registry_->view(), load_at);   // drops what recovery read for partitions others lead
+    registry_->set_listener([this](const std::shared_ptr<const ClusterView>& changed) {
+        apply_view(changed, GroupCoordinator::system_now_ms() + handover_delay_ms());
+    });
     producers_.write_snapshots(ProducerStates::SnapshotScope::changed);   // so a crash now replays nothing again
     producers_.start_snapshots(producer_snapshot_interval);
 }
 
+void Broker::apply_view(const std::shared_ptr<const ClusterView>& view, int64_t load_at_ms) {
+    const int32_t self = config_.node_id;
+    if (load_at_ms > 0 || view->nodes.size() > 1)
+        coordinator_->set_ownership(
+            [view, self](std::string_view group_id) { return view->group_coordinator(group_id).node_id == self; },
+            load_at_ms);
+    producers_.forget_partitions_if(
+        [&](const TopicPartition& tp) { return view->partition_leader(tp.topic, tp.partition).node_id != self; });
+}
+
 Broker::~Broker() {
     coordinator_->shutdown();   // answers pending joins/syncs; no store access afterwards
+    registry_->stop();          // the others take over this gateway's groups and partitions
     storage_->set_append_listener(nullptr);
     fetch_waiters_.shutdown();
     producers_.shutdown();   // last snapshots, while storage_ is still open
 }
 
-Broker::CoordinatorNode Broker::coordinator_for(const std::string&) const {
-    HostPort hp = config_.advertised_listener();
-    return {config_.node_id, hp.host, hp.port};
+GatewayNode Broker::coordinator_for(const std::string& key) const { return registry_->view()->group_coordinator(key); }
+
+bool Broker::leads(const std::string& topic, int32_t partition) const {
+    const auto view = registry_->view();
+    return view->nodes.size() == 1 || view->partition_leader(topic, partition).node_id == config_.node_id;
 }
 
 void Broker::register_handlers(kafka::Dispatcher& dispatcher) { register_all_handlers(dispatcher, *this); }

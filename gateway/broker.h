@@ -4,6 +4,7 @@
 // (producer_state.h) before anything is served.
 #pragma once
 
+#include "gateway/cluster/gateway_registry.h"
 #include "gateway/config.h"
 #include "gateway/coordinator/group_coordinator.h"
 #include "gateway/error_codes.h"
@@ -38,14 +39,20 @@ public:
     ProducerStates& producers() { return producers_; }
     GroupCoordinator& coordinator() { return *coordinator_; }
 
-    // Which gateway coordinates a group (key_type 0) key.  Today this one, always; with several
-    // gateways (issue 6) each group has exactly one coordinator, chosen here.
-    struct CoordinatorNode {
-        int32_t node_id = -1;
-        std::string host;
-        int32_t port = -1;
-    };
-    CoordinatorNode coordinator_for(const std::string& key) const;
+    // The live gateways sharing this one's storage (just this one unless the engine is shared), and
+    // who leads what among them (gateway_registry.h).
+    GatewayRegistry& registry() { return *registry_; }
+    std::shared_ptr<const ClusterView> cluster() const { return registry_->view(); }
+    int32_t node_id() const { return config_.node_id; }
+    // Which gateway coordinates a group (key_type 0) key.
+    GatewayNode coordinator_for(const std::string& key) const;
+    // Whether this gateway leads the partition: Produce goes to the leader, others answer
+    // NOT_LEADER_OR_FOLLOWER so that the client refreshes its metadata.
+    bool leads(const std::string& topic, int32_t partition) const;
+
+    // After a view change, a group's new coordinator waits this long before reading the group from
+    // the store: time for the previous one to see the change (one heartbeat) and stop writing it.
+    int64_t handover_delay_ms() const { return 2 * config_.cluster.heartbeat_interval_ms; }
 
     // Registers every handler (handlers/handlers.h) with its declared versions.
     void register_handlers(kafka::Dispatcher& dispatcher);
@@ -64,6 +71,10 @@ private:
     FetchWaiters fetch_waiters_;
     ProducerStates producers_;
     std::unique_ptr<GroupCoordinator> coordinator_;   // stopped before storage_ goes
+    std::unique_ptr<GatewayRegistry> registry_;       // stopped before coordinator_ goes
+
+    // Hands groups and partitions this gateway no longer leads to the others (registry listener).
+    void apply_view(const std::shared_ptr<const ClusterView>& view, int64_t load_at_ms);
 };
 
 // Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..".

@@ -86,7 +86,9 @@ void apply_property(Config& c, const std::string& name, const std::string& value
         c.storage_url = value.find("://") == std::string::npos ? "file://" + value : value;
     else if (name == "num.network.threads" || name == "threads") c.threads = static_cast<int>(parse_int(name, value));
     else if (name == "log.level") c.log_level = value;
-    else if (name == "node.id" || name == "broker.id") c.node_id = static_cast<int32_t>(parse_int(name, value));
+    else if (name == "node.id" || name == "broker.id") c.node_id = static_cast<int32_t>(nonnegative(parse_int(name, value)));
+    else if (name == "cluster.heartbeat.interval.ms") c.cluster.heartbeat_interval_ms = positive(parse_int(name, value));
+    else if (name == "cluster.session.timeout.ms") c.cluster.session_timeout_ms = positive(parse_int(name, value));
     else if (name == "cluster.id") c.cluster_id = value;
     else if (name == "auto.create.topics.enable") c.auto_create_topics = parse_bool(name, value);
     else if (name == "num.partitions") c.default_partitions = static_cast<int32_t>(positive(parse_int(name, value)));
@@ -132,6 +134,8 @@ std::string usage() {
            "  --advertised-listener HOST:PORT address given to clients in Metadata (default: --listen)\n"
            "  --storage URL                   file://DIR (default file://./kafka-gateway-data) or memory://\n"
            "  --threads N                     event loops (default: one per core)\n"
+           "  --node-id N                     this gateway's broker id (default 1); unique among the\n"
+           "                                  gateways sharing one seaweedmq:// namespace\n"
            "  --config FILE                   Kafka-style properties (listeners, log.dirs, num.partitions,\n"
            "                                  auto.create.topics.enable, log.retention.*, log.flush.*, ...)\n"
            "  --log-level LEVEL               debug, info, warn or error (default info)\n"
@@ -161,6 +165,7 @@ Action parse_command_line(int argc, const char* const* argv, Config& config) {
         else if (arg == "--storage") config.storage_url = next();
         else if (arg == "--threads") config.threads = static_cast<int>(parse_int(arg, next()));
         else if (arg == "--log-level") config.log_level = next();
+        else if (arg == "--node-id") apply_property(config, "node.id", next());
         else if (arg == "--config") next();   // already loaded
         else throw ConfigError("unknown option " + arg + " (try --help)");
     }
@@ -168,6 +173,8 @@ Action parse_command_line(int argc, const char* const* argv, Config& config) {
     if (!kafka::parse_log_level(config.log_level, level))
         throw ConfigError("--log-level: expected debug, info, warn or error, got '" + config.log_level + "'");
     if (config.threads < 0) throw ConfigError("--threads must not be negative");
+    if (config.cluster.session_timeout_ms <= 2 * config.cluster.heartbeat_interval_ms)
+        throw ConfigError("cluster.session.timeout.ms must be more than twice cluster.heartbeat.interval.ms");
     return Action::run;
 }
 

@@ -2,6 +2,7 @@
 // defaults.  Properties use Kafka's names where Kafka has one.
 #pragma once
 
+#include "gateway/cluster/gateway_registry.h"
 #include "gateway/coordinator/group_options.h"
 #include "gateway/storage/storage_engine.h"
 
@@ -23,7 +24,7 @@ struct Config {
     std::string storage_url = "file://./kafka-gateway-data";   // --storage / log.dirs
     int threads = 0;                           // --threads / num.network.threads; 0: one per core
     std::string log_level = "info";            // --log-level
-    int32_t node_id = 1;                       // node.id / broker.id
+    int32_t node_id = 1;                       // --node-id / node.id / broker.id
     std::string cluster_id = "kafka-gateway";  // cluster.id
     bool auto_create_topics = true;            // auto.create.topics.enable
     int32_t default_partitions = 1;            // num.partitions
@@ -31,6 +32,7 @@ struct Config {
     StorageOptions storage;                    // log.flush.*, log.retention.*, log.segment.bytes
     size_t fetch_session_cache_slots = 1000;   // max.incremental.fetch.session.cache.slots
     GroupOptions groups;                       // group.*, offsets.retention.*, offset.metadata.max.bytes
+    RegistryOptions cluster;                   // cluster.heartbeat.interval.ms, cluster.session.timeout.ms
 
     // The address clients are told to connect to.
     HostPort advertised_listener() const { return advertised.host.empty() ? listen : advertised; }

@@ -58,7 +58,7 @@ ProducerStates::ProducerStates() : ProducerStates(nullptr) {}
 ProducerStates::ProducerStates(StorageEngine& storage) : ProducerStates(&storage) {}
 
 ProducerStates::ProducerStates(StorageEngine* storage)
-  : storage_(storage), next_id_(wall_clock_ms() * 1000) {}
+  : storage_(storage), next_id_(wall_clock_ms() * id_stride * id_stride) {}
 
 ProducerStates::~ProducerStates() { stop_thread(); }
 
@@ -124,6 +124,11 @@ void ProducerStates::forget_topic(const std::string& topic) {
     if (storage_->metadata().apply(deletes) != StorageErrc::none)
         kafka::log_warn("producers", "could not remove the producer snapshots of deleted topic " + topic +
                                          " (ignored at the next start)");
+}
+
+void ProducerStates::forget_partitions_if(const std::function<bool(const TopicPartition&)>& which) {
+    std::lock_guard guard(map_mutex_);
+    std::erase_if(partitions_, [&](const auto& kv) { return which(kv.first); });
 }
 
 int64_t ProducerStates::replay(const TopicPartition& tp, Partition& p, int64_t from, int64_t high_watermark,
@@ -241,6 +246,11 @@ ProducerStates::RecoveryStats ProducerStates::recover(int64_t now_ms) {
                     else if (s.offset > offsets.high_watermark)
                         why = "beyond the log's end " + std::to_string(offsets.high_watermark) +
                               " (an unsynced tail lost?)";
+                    else if (s.offset < offsets.high_watermark && !storage_->keeps_producer_batches())
+                        // A crash, or another gateway led the partition since: the state is missing the
+                        // batches after it, and a producer's next sequence would look out of order.
+                        why = "older than the log's end " + std::to_string(offsets.high_watermark) +
+                              " and the engine keeps no batch headers to replay";
                     else {
                         for (auto& [id, sp] : s.producers) {
                             Entry& e = p.producers[id];
@@ -257,8 +267,11 @@ ProducerStates::RecoveryStats ProducerStates::recover(int64_t now_ms) {
                 }
                 p.changed = !why.empty();   // replaced by the next round
                 if (!why.empty())
-                    kafka::log_warn("producers", name_of(tp) + ": snapshot ignored, " + why + "; replaying the last " +
-                                                     std::to_string(offsets.high_watermark - from) + " offsets");
+                    kafka::log_warn("producers", name_of(tp) + ": snapshot ignored, " + why +
+                                                     (storage_->keeps_producer_batches()
+                                                          ? "; replaying the last " +
+                                                                std::to_string(offsets.high_watermark - from) + " offsets"
+                                                          : "; its producers start afresh"));
                 stored.erase(found);
             }
             const int64_t replayed =

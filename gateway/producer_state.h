@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -72,9 +73,18 @@ public:
     void record(const TopicPartition& tp, const ProducerBatch& batch, int64_t base_offset, int64_t append_time_ms = -1);
     // Forgets a deleted topic's partitions, and their snapshots.
     void forget_topic(const std::string& topic);
+    // Forgets the state of the partitions `which` names, keeping their snapshots: another gateway
+    // leads them now (gateway/cluster/gateway_registry.h), and whatever this one knew about them is
+    // stale if it leads them again.  Producers then start afresh here, as Kafka accepts a producer
+    // it has no state for.
+    void forget_partitions_if(const std::function<bool(const TopicPartition&)>& which);
 
-    // A fresh producer id for InitProducerId (unique across restarts: seeded from the clock).
-    int64_t allocate_producer_id() { return next_id_.fetch_add(1); }
+    // A fresh producer id for InitProducerId: unique across restarts (seeded from the clock, up to
+    // 1024 ids a millisecond) and across gateways sharing a storage (the low 10 bits are the node id).
+    int64_t allocate_producer_id() { return next_id_.fetch_add(id_stride) + node_bits_; }
+    // This gateway's node id, for allocate_producer_id().
+    void set_node_id(int32_t node_id) { node_bits_ = node_id & (id_stride - 1); }
+    static constexpr int64_t id_stride = 1024;
 
     struct RecoveryStats {
         int64_t partitions = 0;         // partitions looked at
@@ -129,6 +139,7 @@ private:
     mutable std::mutex map_mutex_;
     std::map<TopicPartition, Partition> partitions_;
     std::atomic<int64_t> next_id_;
+    int64_t node_bits_ = 0;
 
     // Serialises snapshot rounds, recovery and the removal of a deleted topic's snapshots, so that a
     // round cannot write a snapshot back after forget_topic removed it.  Taken before any stripe.

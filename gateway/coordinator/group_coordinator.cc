@@ -157,7 +157,8 @@ int64_t GroupCoordinator::system_now_ms() {
 }
 
 GroupCoordinator::GroupCoordinator(MetadataStore& store, GroupOptions options, NowMs now)
-  : store_(store), options_(options), now_(std::move(now)) {
+  : store_(store), options_(options), now_(std::move(now)), owns_([](std::string_view) { return true; }),
+    serving_([](std::string_view) { return false; }), load_at_(0) {
     std::random_device rd;
     id_state_[0] = (static_cast<uint64_t>(rd()) << 32) ^ rd();
     id_state_[1] = (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -185,22 +186,48 @@ bool GroupCoordinator::loading() const {
     return !loaded_;
 }
 
+bool GroupCoordinator::loading(std::string_view group_id) const {
+    std::lock_guard lock(mutex_);
+    return !loaded_ || (owns_(group_id) && !serving_(group_id));
+}
+
 // ---- loading, timers, shutdown ---------------------------------------------------------------------
 
+// Reads the groups owned but not served yet (all of them at the first load).  When the ownership
+// changes meanwhile, what was read may be stale: it is thrown away and read again.
 void GroupCoordinator::load() {
+    Owns owns, serving;
+    uint64_t version;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) return;
+        owns = owns_;
+        serving = serving_;
+        version = ownership_version_;
+    }
+    auto wanted = [&](std::string_view group_id) { return owns(group_id) && !serving(group_id); };
     auto group_records = store_.scan(group_key_prefix);
     auto offset_records = store_.scan(offset_key_prefix);
     std::lock_guard lock(mutex_);
-    if (loaded_) return;
+    if (stopped_) return;
+    if (version != ownership_version_) {
+        if (!load_at_) load_at_ = now_();
+        notify_timer();
+        return;
+    }
     time_ = now_();
+    std::set<std::string, std::less<>> fresh;   // groups this load creates
     size_t loaded_groups = 0, loaded_offsets = 0;
     for (const auto& [key, value] : group_records) {
+        const std::string group_id = key.substr(group_key_prefix.size());
+        if (!wanted(group_id) || find(group_id)) continue;
         auto stored = decode_group(value);
         if (!stored) {
             kafka::log_warn("coordinator", "skipping unreadable record " + key);
             continue;
         }
-        Group& g = create(key.substr(group_key_prefix.size()));
+        Group& g = create(group_id);
+        fresh.insert(group_id);
         g.protocol_type = stored->protocol_type;
         g.generation = stored->generation;
         g.protocol_name = stored->protocol_name;
@@ -242,19 +269,51 @@ void GroupCoordinator::load() {
             kafka::log_warn("coordinator", "skipping unreadable record " + key);
             continue;
         }
+        if (!wanted(group_id)) continue;
         Group* g = find(group_id);
         if (!g) {
             g = &create(group_id);
             g->state_since = offset->commit_timestamp_ms;
+            fresh.insert(group_id);
+        } else if (!fresh.count(group_id)) {
+            continue;
         }
         g->offsets[tp] = *offset;
         ++loaded_offsets;
     }
+    const bool first = !loaded_;
     loaded_ = true;
-    next_retention_check_ = time_ + options_.offsets_retention_check_interval_ms;
+    serving_ = owns_;
+    load_at_.reset();
+    if (first) next_retention_check_ = time_ + options_.offsets_retention_check_interval_ms;
     kafka::log_info("coordinator", "loaded " + std::to_string(loaded_groups) + " group(s) and " +
                                        std::to_string(loaded_offsets) + " committed offset(s)");
     notify_timer();
+}
+
+void GroupCoordinator::set_ownership(Owns owns, int64_t load_at_ms) {
+    Outbox out;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) return;
+        time_ = now_();
+        serving_ = [before = serving_, owns](std::string_view group_id) { return before(group_id) && owns(group_id); };
+        owns_ = std::move(owns);
+        ++ownership_version_;
+        std::vector<std::string> lost;
+        for (const auto& [id, _] : groups_)
+            if (!owns_(id)) lost.push_back(id);
+        for (const std::string& id : lost) {
+            fail_waiting(*groups_[id], ErrorCode::not_coordinator, out);
+            groups_.erase(id);
+        }
+        if (!lost.empty())
+            kafka::log_info("coordinator", "handed over " + std::to_string(lost.size()) +
+                                               " group(s) to other gateways");
+        load_at_ = load_at_ ? std::max(*load_at_, load_at_ms) : load_at_ms;
+        notify_timer();
+    }
+    run(out);
 }
 
 void GroupCoordinator::start() {
@@ -264,13 +323,21 @@ void GroupCoordinator::start() {
 }
 
 void GroupCoordinator::timer_loop() {
-    try {
-        load();
-    } catch (const std::exception& e) {
-        kafka::log_error("coordinator", std::string("loading groups and offsets failed: ") + e.what());
-    }
     std::unique_lock lock(mutex_);
     while (!stopped_) {
+        if (load_at_ && *load_at_ <= now_()) {
+            lock.unlock();
+            try {
+                load();
+            } catch (const std::exception& e) {
+                kafka::log_error("coordinator", std::string("loading groups and offsets failed (retrying in 1 s): ") +
+                                                    e.what());
+                std::lock_guard again(mutex_);
+                load_at_ = now_() + 1000;
+            }
+            lock.lock();
+            continue;
+        }
         auto next = next_deadline_locked();
         int64_t now = now_();
         if (next && *next <= now) {
@@ -292,24 +359,28 @@ void GroupCoordinator::shutdown() {
     {
         std::lock_guard lock(mutex_);
         stopped_ = true;
-        for (auto& [_, g] : groups_)
-            for (auto& [_, m] : g->members) {
-                if (m.join_cb) {
-                    JoinResult r;
-                    r.error = ErrorCode::not_coordinator;
-                    r.member_id = m.id;
-                    answer_join(*g, m, r, out);
-                }
-                if (m.sync_cb) {
-                    SyncResult r;
-                    r.error = ErrorCode::not_coordinator;
-                    answer_sync(m, r, out);
-                }
-            }
+        for (auto& [_, g] : groups_) fail_waiting(*g, ErrorCode::not_coordinator, out);
         notify_timer();
     }
     if (timer_.joinable() && timer_.get_id() != std::this_thread::get_id()) timer_.join();
     run(out);
+}
+
+// Answers every join and sync the group's members are waiting for with `error`.
+void GroupCoordinator::fail_waiting(Group& g, ErrorCode error, Outbox& out) {
+    for (auto& [_, m] : g.members) {
+        if (m.join_cb) {
+            JoinResult r;
+            r.error = error;
+            r.member_id = m.id;
+            answer_join(g, m, r, out);
+        }
+        if (m.sync_cb) {
+            SyncResult r;
+            r.error = error;
+            answer_sync(m, r, out);
+        }
+    }
 }
 
 std::optional<int64_t> GroupCoordinator::next_deadline() const {
@@ -318,8 +389,10 @@ std::optional<int64_t> GroupCoordinator::next_deadline() const {
 }
 
 std::optional<int64_t> GroupCoordinator::next_deadline_locked() const {
-    if (!loaded_ || stopped_) return std::nullopt;
+    if (stopped_) return std::nullopt;
+    if (!loaded_) return load_at_;
     int64_t next = next_retention_check_;
+    if (load_at_) next = std::min(next, *load_at_);
     for (const auto& [_, g] : groups_) {
         for (const auto& [_, d] : g->pending_members) next = std::min(next, d);
         for (const auto& [_, m] : g->members)
@@ -391,7 +464,8 @@ void GroupCoordinator::advance() {
 ErrorCode GroupCoordinator::status_error(const std::string& group_id, bool empty_id_allowed) const {
     if (!empty_id_allowed && group_id.empty()) return ErrorCode::invalid_group_id;
     if (stopped_) return ErrorCode::coordinator_not_available;
-    if (!loaded_) return ErrorCode::coordinator_load_in_progress;
+    if (!owns_(group_id)) return ErrorCode::not_coordinator;
+    if (!loaded_ || !serving_(group_id)) return ErrorCode::coordinator_load_in_progress;
     return ErrorCode::none;
 }
 

@@ -13,6 +13,14 @@
 // drive everything with a fake clock.  start() runs a timer thread that loads the stored state, then
 // calls advance() at each next deadline.  Until the state is loaded every API answers
 // COORDINATOR_LOAD_IN_PROGRESS; after shutdown() NOT_COORDINATOR (pending joins and syncs too).
+//
+// Several gateways over one store (gateway/cluster/gateway_registry.h) each coordinate their share of
+// the groups: set_ownership() names it.  A group no longer owned is dropped from memory at once (its
+// state is in the store: offsets are written before a commit is answered, group metadata whenever a
+// generation becomes Stable or the group Empty or Dead) and answers NOT_COORDINATOR, so its clients
+// look the coordinator up again; a group gained is read from the store after a handover delay, which
+// gives its previous coordinator time to see the change and stop, and answers
+// COORDINATOR_LOAD_IN_PROGRESS until then.
 #pragma once
 
 #include "gateway/coordinator/group_options.h"
@@ -196,7 +204,17 @@ public:
     // Stops the timer thread; answers pending joins and syncs with NOT_COORDINATOR; later calls are
     // answered NOT_COORDINATOR.  Idempotent.
     void shutdown();
+    // True until the first load is done.
     bool loading() const;
+    // True while this coordinator owns `group_id` but has not loaded it yet.
+    bool loading(std::string_view group_id) const;
+
+    // Which groups this coordinator serves; by default all of them.
+    using Owns = std::function<bool(std::string_view group_id)>;
+    // From now on serves only the groups `owns` accepts: drops those it no longer owns (waiting joins
+    // and syncs are answered NOT_COORDINATOR), and loads those it gains from the store once the clock
+    // reaches `load_at_ms` (the timer thread does, or a call to load()).
+    void set_ownership(Owns owns, int64_t load_at_ms);
 
     // Fires every deadline due at the clock's now: session and pending-member expiry, join and sync
     // barriers' timeouts, the initial rebalance delay, offset retention.
@@ -252,6 +270,7 @@ private:
     void reset_and_propagate_assignment_error(Group& g, ErrorCode error, Outbox& out);
     void answer_join(Group& g, Member& m, JoinResult result, Outbox& out);
     void answer_sync(Member& m, SyncResult result, Outbox& out);
+    void fail_waiting(Group& g, ErrorCode error, Outbox& out);
     JoinResult generation_result(const Group& g, const Member& m, bool with_members) const;
     void expire_offsets(Outbox& out);
     StorageErrc store_group(const Group& g);
@@ -271,8 +290,12 @@ private:
 
     mutable std::mutex mutex_;
     std::map<std::string, std::unique_ptr<Group>, std::less<>> groups_;
-    bool loaded_ = false;
+    bool loaded_ = false;   // the first load is done
     bool stopped_ = false;
+    Owns owns_;                        // groups this coordinator is responsible for
+    Owns serving_;                     // groups loaded and owned ever since
+    std::optional<int64_t> load_at_;   // when the groups owned but not served are to be loaded
+    uint64_t ownership_version_ = 0;
     int64_t next_retention_check_ = 0;
     uint64_t id_state_[2] = {0, 0};
 

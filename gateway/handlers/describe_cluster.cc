@@ -1,5 +1,5 @@
-// DescribeCluster: v0-1.  v1 adds endpoint_type (1: brokers).  One broker, which is also the
-// controller.
+// DescribeCluster: v0-1.  v1 adds endpoint_type (1: brokers).  The live gateways sharing the
+// storage (Metadata lists the same), the one with the lowest id as the controller.
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/describe_cluster_request.h"
@@ -15,11 +15,14 @@ void register_describe_cluster(kafka::Dispatcher& d, Broker& broker) {
         const Config& config = broker.config();
         kafka::DescribeClusterResponse resp;
         resp.cluster_id = config.cluster_id;
-        resp.controller_id = config.node_id;
-        auto& me = resp.brokers.emplace_back();
-        me.broker_id = config.node_id;
-        me.host = config.advertised_listener().host;
-        me.port = config.advertised_listener().port;
+        const auto cluster = broker.cluster();
+        resp.controller_id = cluster->controller_id();
+        for (const GatewayNode& node : cluster->nodes) {
+            auto& b = resp.brokers.emplace_back();
+            b.broker_id = node.node_id;
+            b.host = node.host;
+            b.port = node.port;
+        }
         ex->respond(resp);
     });
 }

@@ -1,8 +1,9 @@
 // FindCoordinator: v0-6.  v1 key_type (0 group, 1 transaction), throttle and error_message; v3
 // flexible; v4 batched coordinator_keys answered in `coordinators`; v5-6 only allow new error codes.
-// This gateway coordinates every group (Broker::coordinator_for decides; the hook for several
-// gateways).  Transactions are not offered: transaction keys get COORDINATOR_NOT_AVAILABLE; other
-// key types INVALID_REQUEST; while groups load, COORDINATOR_NOT_AVAILABLE (clients retry).
+// The group's coordinator is the gateway the cluster view places it on (Broker::coordinator_for;
+// this one unless other gateways share the storage).  Transactions are not offered: transaction keys
+// get COORDINATOR_NOT_AVAILABLE; other key types INVALID_REQUEST; while this gateway is loading a
+// group it coordinates, COORDINATOR_NOT_AVAILABLE (clients retry).
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/find_coordinator_request.h"
@@ -19,7 +20,9 @@ kafka::FindCoordinatorResponse::Coordinator locate(Broker& broker, const std::st
     ErrorCode error = ErrorCode::none;
     if (key_type == transaction_key) error = ErrorCode::coordinator_not_available;
     else if (key_type != group_key) error = ErrorCode::invalid_request;
-    else if (broker.coordinator().loading()) error = ErrorCode::coordinator_not_available;
+    const GatewayNode node = broker.coordinator_for(key);
+    if (error == ErrorCode::none && node.node_id == broker.node_id() && broker.coordinator().loading(key))
+        error = ErrorCode::coordinator_not_available;
     if (error != ErrorCode::none) {
         c.error_code = code(error);
         c.node_id = -1;
@@ -30,7 +33,6 @@ kafka::FindCoordinatorResponse::Coordinator locate(Broker& broker, const std::st
                                                                 : "the group coordinator is loading";
         return c;
     }
-    Broker::CoordinatorNode node = broker.coordinator_for(key);
     c.node_id = node.node_id;
     c.host = node.host;
     c.port = node.port;

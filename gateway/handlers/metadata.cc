@@ -1,8 +1,10 @@
 // Metadata: v0-12.  v1 adds controller_id, rack and is_internal, and a null topic list means all
 // topics (an empty list means none); v2 cluster_id; v4 allow_auto_topic_creation; v5
 // offline_replicas; v7 leader_epoch; v8-10 authorized operations (we report none requested: -2^31);
-// v9 flexible; v10 topic ids; v12 topics by id may come without names.  This gateway is the only
-// broker and the leader of every partition.
+// v9 flexible; v10 topic ids; v12 topics by id may come without names.  The brokers are the live
+// gateways sharing the storage (just this one unless the engine is shared), the controller the one
+// with the lowest id; each partition's leader, replica and in-sync replica is the gateway the
+// cluster view places it on (gateway/cluster/gateway_registry.h).
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/metadata_request.h"
@@ -11,10 +13,12 @@
 namespace gateway {
 namespace {
 
-void describe_partitions(kafka::MetadataResponse::MetadataResponseTopic& out, const TopicInfo& topic, int32_t node) {
+void describe_partitions(kafka::MetadataResponse::MetadataResponseTopic& out, const TopicInfo& topic,
+                         const ClusterView& cluster) {
     out.topic_id = topic.id;
     for (int32_t p = 0; p < topic.partitions; ++p) {
         auto& part = out.partitions.emplace_back();
+        const int32_t node = cluster.partition_leader(topic.name, p).node_id;
         part.partition_index = p;
         part.leader_id = node;
         part.leader_epoch = 0;
@@ -31,15 +35,17 @@ void register_metadata(kafka::Dispatcher& d, Broker& broker) {
         kafka::Reader r = ex->body();
         req.decode(r, ex->version());
         const Config& config = broker.config();
-        const HostPort self = config.advertised_listener();
+        const auto cluster = broker.cluster();
 
         kafka::MetadataResponse resp;
-        auto& me = resp.brokers.emplace_back();
-        me.node_id = config.node_id;
-        me.host = self.host;
-        me.port = self.port;
+        for (const GatewayNode& node : cluster->nodes) {
+            auto& b = resp.brokers.emplace_back();
+            b.node_id = node.node_id;
+            b.host = node.host;
+            b.port = node.port;
+        }
         resp.cluster_id = config.cluster_id;
-        resp.controller_id = config.node_id;
+        resp.controller_id = cluster->controller_id();
 
         // v0 has no null: an empty list there means all topics.
         const bool all_topics = !req.topics.has_value() || (ex->version() == 0 && req.topics->empty());
@@ -47,7 +53,7 @@ void register_metadata(kafka::Dispatcher& d, Broker& broker) {
             for (const TopicInfo& topic : broker.storage().list_topics()) {
                 auto& t = resp.topics.emplace_back();
                 t.name = topic.name;
-                describe_partitions(t, topic, config.node_id);
+                describe_partitions(t, topic, *cluster);
             }
         } else {
             // Before v4 there is no flag and Kafka auto-creates whenever the broker allows it.
@@ -67,7 +73,7 @@ void register_metadata(kafka::Dispatcher& d, Broker& broker) {
                     t.error_code = code(topic ? ErrorCode::none : ErrorCode::unknown_topic_id);
                     if (topic) t.name = topic->name;
                 }
-                if (topic) describe_partitions(t, *topic, config.node_id);
+                if (topic) describe_partitions(t, *topic, *cluster);
             }
         }
         ex->respond(resp);

@@ -129,6 +129,10 @@ void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
         out.error_code = code(ErrorCode::unknown_topic_or_partition);
         return;
     }
+    if (!broker.leads(topic.name, in.index)) {   // another gateway sharing the storage does
+        out.error_code = code(ErrorCode::not_leader_or_follower);
+        return;
+    }
     if (!in.records || in.records->empty()) {
         out.error_code = code(ErrorCode::invalid_record);
         out.error_message = "no records";

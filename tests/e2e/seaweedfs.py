@@ -240,10 +240,16 @@ BINARY = os.environ.get("KGW_BINARY", os.path.join(ROOT, "build", "kafka-gateway
 class SeaweedGateway:
     """kafka-gateway --storage seaweedmq://... on a free loopback port."""
 
-    def __init__(self, storage_url, log_dir):
+    def __init__(self, storage_url, log_dir, node_id=1, properties=None):
         self.storage_url = storage_url
+        self.node_id = node_id
         self.port = free_ports(1)[0]
         self.log_path = os.path.join(log_dir, f"gateway-{self.port}.log")
+        self.config_path = None
+        if properties:
+            self.config_path = os.path.join(log_dir, f"gateway-{self.port}.properties")
+            with open(self.config_path, "w") as f:
+                f.write("".join(f"{k}={v}\n" for k, v in properties.items()))
         self.proc = None
 
     @property
@@ -252,8 +258,11 @@ class SeaweedGateway:
 
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BINARY, "--listen", self.bootstrap, "--storage", self.storage_url,
-                                      "--threads", "2"], stdout=self.log, stderr=subprocess.STDOUT)
+        args = [BINARY, "--listen", self.bootstrap, "--storage", self.storage_url, "--threads", "2",
+                "--node-id", str(self.node_id)]
+        if self.config_path:
+            args += ["--config", self.config_path]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -286,11 +295,16 @@ class SeaweedGateway:
 
 @pytest.fixture
 def make_seaweed_gateway(seaweedfs):
+    """make(namespace=None, properties=None): a started gateway.  Gateways of one test sharing a namespace
+    form one cluster, so each gets the next node id (1, 2, ...) in it."""
     started = []
+    next_node = {}
 
-    def make(namespace=None):
+    def make(namespace=None, properties=None):
         url = seaweedfs.url + (f"?namespace={namespace}" if namespace else "")
-        g = SeaweedGateway(url, seaweedfs.dir).start()
+        node_id = next_node.get(url, 1)
+        next_node[url] = node_id + 1
+        g = SeaweedGateway(url, seaweedfs.dir, node_id=node_id, properties=properties).start()
         started.append(g)
         return g
 

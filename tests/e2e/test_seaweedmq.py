@@ -220,3 +220,142 @@ def test_broker_restart_loses_no_acknowledged_record(make_seaweed_gateway, seawe
     assert sorted(o for _, o in delivered) == list(range(FIRST + 100, FIRST + 200)), gw.log_text()
     got = consume(gw.bootstrap, topic, 0, 200, timeout=60)
     assert [(m.key(), m.value()) for m in got] == [(k, v) for _, k, v, _, _ in first + second], gw.log_text()
+
+
+# --- several gateways over one SeaweedMQ ------------------------------------------------------------
+CLUSTER_PROPERTIES = {"cluster.heartbeat.interval.ms": 200, "cluster.session.timeout.ms": 2000}
+
+
+def find_coordinator(bootstrap, group):
+    """FindCoordinator v0 sent by hand to one gateway: (error_code, node_id, host, port)."""
+    import socket
+    import struct
+    host, port = bootstrap.split(":")
+    client = b"kgw-test"
+    body = struct.pack(">hhih", 10, 0, 7, len(client)) + client + struct.pack(">h", len(group)) + group.encode()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+    correlation, error, node = struct.unpack(">ihi", data[4:14])
+    assert correlation == 7
+    (host_len,) = struct.unpack(">h", data[14:16])
+    host = data[16:16 + host_len].decode()
+    (port,) = struct.unpack(">i", data[16 + host_len:20 + host_len])
+    return error, node, host, port
+
+
+def brokers_seen(bootstrap):
+    md = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    return {b.id: f"{b.host}:{b.port}" for b in md.brokers.values()}
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+def test_two_gateways_share_topics_data_offsets_and_groups(make_seaweed_gateway):
+    ns = unique("two").replace("-", "_")
+    a = make_seaweed_gateway(namespace=ns, properties=CLUSTER_PROPERTIES)
+    b = make_seaweed_gateway(namespace=ns, properties=CLUSTER_PROPERTIES)
+    both = {1: a.bootstrap, 2: b.bootstrap}
+    # Each lists both (its registry reads the other's record in SeaweedFS).
+    for g in (a, b):
+        wait_for(lambda: brokers_seen(g.bootstrap) == both, 10, f"{g.bootstrap} lists both gateways")
+
+    # A topic made through one is seen through the other, with the same leaders, spread over both.
+    topic = unique("shared")
+    create_topic(a.bootstrap, topic, 6)
+    leaders = []
+    for g in (a, b):
+        md = wait_for(lambda: AdminClient({"bootstrap.servers": g.bootstrap}).list_topics(topic, timeout=10)
+                      .topics[topic].partitions or None, 10, f"{topic} through {g.bootstrap}")
+        leaders.append({p: md[p].leader for p in md})
+    assert leaders[0] == leaders[1]
+    assert set(leaders[0].values()) == {1, 2}, leaders[0]
+
+    # A producer bootstrapped on one gateway writes to each partition's leader; a consumer bootstrapped on
+    # the other reads everything back, in order, at the same offsets.
+    records = [(p, f"k{p}-{i}".encode(), f"v{p}-{i}".encode(), None, None) for p in range(6) for i in range(20)]
+    delivered = produce(a.bootstrap, topic, records)
+    assert sorted(delivered) == sorted((p, FIRST + i) for p in range(6) for i in range(20))
+    for p in range(6):
+        got = consume(b.bootstrap, topic, p, 20)
+        assert [(m.key(), m.value(), m.offset()) for m in got] == \
+            [(f"k{p}-{i}".encode(), f"v{p}-{i}".encode(), FIRST + i) for i in range(20)]
+
+    # One coordinator per group, whichever gateway is asked; groups land on both gateways.
+    groups = [unique("grp") for _ in range(8)]
+    coordinators = {}
+    for group in groups:
+        answers = {find_coordinator(g.bootstrap, group) for g in (a, b)}
+        assert len(answers) == 1, answers
+        error, node, host, port = answers.pop()
+        assert error == 0 and f"{host}:{port}" == both[node]
+        coordinators[group] = node
+    assert set(coordinators.values()) == {1, 2}, coordinators
+
+    # Offsets committed through one gateway are read through the other.
+    for group in groups[:4]:
+        c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": group, "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition(topic, p, FIRST + p + 1) for p in range(6)], asynchronous=False)
+        c.close()
+    for group in groups[:4]:
+        c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": group, "enable.auto.commit": False})
+        got = c.committed([TopicPartition(topic, p) for p in range(6)], timeout=20)
+        assert [tp.offset for tp in got] == [FIRST + p + 1 for p in range(6)]
+        c.close()
+
+    # A consumer group with one member on each gateway's bootstrap shares the six partitions.
+    group = groups[0]
+    members = [Consumer({"bootstrap.servers": g.bootstrap, "group.id": group, "enable.auto.commit": False,
+                         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                         "heartbeat.interval.ms": 500}) for g in (a, b)]
+    for m in members:
+        m.subscribe([topic])
+    seen = {0: set(), 1: set()}
+
+    def split():
+        for i, m in enumerate(members):
+            for msg in m.consume(100, 0.2):
+                assert msg.error() is None, msg.error()
+                seen[i].add((msg.partition(), msg.offset()))
+        owned = [{tp.partition for tp in m.assignment()} for m in members]
+        return owned if all(owned) and owned[0] | owned[1] == set(range(6)) and not owned[0] & owned[1] else None
+
+    wait_for(split, 60, "two members on two gateways share the partitions")
+    for m in members:
+        m.close()
+
+    # b stops: a alone lists itself, leads every partition, coordinates every group, and still has the
+    # offsets b's groups committed.
+    assert b.stop() == 0
+    wait_for(lambda: brokers_seen(a.bootstrap) == {1: a.bootstrap}, 10, "a lists only itself")
+    for group in groups:   # b's groups answer COORDINATOR_NOT_AVAILABLE (15) until a has loaded them
+        wait_for(lambda: find_coordinator(a.bootstrap, group)[:2] == (0, 1), 10, f"a coordinates {group}")
+    for group in groups[1:4]:
+        c = Consumer({"bootstrap.servers": a.bootstrap, "group.id": group, "enable.auto.commit": False})
+        got = c.committed([TopicPartition(topic, p) for p in range(6)], timeout=20)
+        assert [tp.offset for tp in got] == [FIRST + p + 1 for p in range(6)]
+        c.close()
+    more = [(p, b"after", f"b-gone-{p}".encode(), None, None) for p in range(6)]
+    assert sorted(produce(a.bootstrap, topic, more)) == [(p, FIRST + 20) for p in range(6)]
+
+
+def test_a_node_id_in_use_is_refused(make_seaweed_gateway, seaweedfs, tmp_path):
+    ns = unique("ids").replace("-", "_")
+    make_seaweed_gateway(namespace=ns)
+    (listen,) = free_ports(1)
+    proc = subprocess.run([BINARY, "--listen", f"127.0.0.1:{listen}", "--node-id", "1",
+                           "--storage", f"{seaweedfs.url}?namespace={ns}"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert "node.id 1 is already used" in proc.stderr, proc.stderr

@@ -155,29 +155,63 @@ public:
 
     bool broken() const {
         std::lock_guard lock(mutex_);
-        return broken_;
+        return broken_ || closing_;
     }
 
     Result publish(const std::vector<OutgoingRecord>& records) {
+        return send(records.size(), [&](size_t i) {
+            const OutgoingRecord& r = records[i];
+            return encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
+        });
+    }
+
+    // Ends the stream politely: half-closes it, so the broker finishes its side and ends the stream
+    // with a status.  The broker does that only after it has let go of the partition: when this was
+    // the partition's last publisher it unloads the partition (flushing its buffer to the filer) first.
+    // wait_closed() waits for that status (or cancels the stream at `deadline`); see the top of this
+    // file for why a new stream must not reach a partition that is being unloaded.
+    void begin_close() {
+        std::lock_guard write_lock(write_mutex_);
+        {
+            std::lock_guard lock(mutex_);
+            if (broken_ || closing_) return;
+            closing_ = true;
+        }
+        stream_->WritesDone();
+    }
+
+    void wait_closed(Clock::time_point deadline) {
+        std::unique_lock lock(mutex_);
+        if (!ended_cv_.wait_until(lock, deadline, [&] { return ended_; })) {
+            lock.unlock();
+            ctx_.TryCancel();
+        }
+    }
+
+private:
+    // Writes `count` messages, message i made by encode(i) under the write lock (so one append's
+    // messages go out together, in order), and waits until the broker acknowledged all of them or the
+    // stream ended.
+    template <typename Encode>
+    Result send(size_t count, Encode&& encode) {
         auto waiter = std::make_shared<Waiter>();
-        waiter->remaining = records.size();
+        waiter->remaining = count;
         {
             std::lock_guard write_lock(write_mutex_);
             {
                 std::lock_guard lock(mutex_);
-                if (broken_) return {false, -1, -1, error_};
+                if (broken_ || closing_) return {false, -1, -1, broken_ ? error_ : "publish stream closing"};
                 queue_.push_back(waiter);
             }
             messaging_pb::PublishMessageRequest req;
-            for (size_t i = 0; i < records.size(); ++i) {
-                const OutgoingRecord& r = records[i];
-                StoredMessage m = encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
+            for (size_t i = 0; i < count; ++i) {
+                StoredMessage m = encode(i);
                 messaging_pb::DataMessage* d = req.mutable_data();
                 d->set_key(std::move(m.key));
                 d->set_value(std::move(m.value));
                 d->set_ts_ns(m.ts_ns);
                 grpc::WriteOptions options;
-                if (i + 1 < records.size()) options.set_buffer_hint();
+                if (i + 1 < count) options.set_buffer_hint();
                 if (!stream_->Write(req, options)) {
                     ctx_.TryCancel();   // the reader sees the end and fails every waiter
                     break;
@@ -194,7 +228,6 @@ public:
         return {waiter->ok, waiter->first, waiter->last, waiter->error};
     }
 
-private:
     struct Waiter {
         std::mutex mutex;
         std::condition_variable done;
@@ -255,6 +288,9 @@ private:
             failed.swap(queue_);
         }
         for (const auto& w : failed) finish(*w, false, error);
+        std::lock_guard lock(mutex_);
+        ended_ = true;
+        ended_cv_.notify_all();
     }
 
     grpc::ClientContext ctx_;
@@ -263,10 +299,13 @@ private:
         stream_;
     std::mutex write_mutex_;    // one append's records go out together, in order
     RecordEncoder encoder_;     // under write_mutex_
-    mutable std::mutex mutex_;  // queue_, broken_, error_
+    mutable std::mutex mutex_;  // queue_, broken_, error_, closing_, ended_
     std::deque<std::shared_ptr<Waiter>> queue_;
     bool broken_ = false;
     std::string error_;
+    bool closing_ = false;      // half-closed by begin_close()
+    bool ended_ = false;        // the stream has ended (status received)
+    std::condition_variable ended_cv_;
     std::thread reader_;
 };
 
@@ -554,14 +593,22 @@ public:
     bool shared() const override { return true; }   // other gateways may use the same namespace
 
     void flush() override {
-        // Every append returned after the broker acknowledged it; closing the streams lets the broker
-        // release the partitions.
-        std::unique_lock lock(topics_mutex_);
-        for (auto& [name, t] : topics_)
-            for (auto& p : t->partitions) {
-                std::lock_guard pl(p->mutex);
-                p->publisher.reset();
-            }
+        // Every append returned after the broker acknowledged it.  Closing the streams lets the broker
+        // release the partitions; waiting until it has (Publisher::begin_close) means a gateway started
+        // right after this one finds them unloaded, not being unloaded (see the top of this file).
+        std::vector<std::shared_ptr<Publisher>> open;
+        {
+            std::unique_lock lock(topics_mutex_);
+            for (auto& [name, t] : topics_)
+                for (auto& p : t->partitions) {
+                    std::lock_guard pl(p->mutex);
+                    if (p->publisher) open.push_back(std::move(p->publisher));
+                    p->publisher.reset();
+                }
+        }
+        for (const auto& p : open) p->begin_close();
+        const auto deadline = Clock::now() + control_timeout;
+        for (const auto& p : open) p->wait_closed(deadline);
     }
 
 private:
@@ -882,6 +929,7 @@ private:
         return true;
     }
 
+    // The timestamp of the record at Kafka offset `offset`.
     TimestampOffset record_time(const TopicPartition& tp, int64_t offset) const {
         messaging_pb::FetchMessageResponse resp;
         if (StorageErrc e = fetch(tp, offset, 1, 1, resp); e != StorageErrc::none) return {e};
