@@ -132,12 +132,14 @@ std::string usage() {
     return "usage: kafka-gateway [options]\n"
            "  --listen HOST:PORT              where to accept clients (default 127.0.0.1:9092)\n"
            "  --advertised-listener HOST:PORT address given to clients in Metadata (default: --listen)\n"
-           "  --storage URL                   file://DIR (default file://./kafka-gateway-data) or memory://\n"
+           "  --storage URL                   file://DIR (default file://./kafka-gateway-data),\n"
+           "                                  seaweedmq://MASTER_HOST:PORT[?namespace=kafka] or memory://\n"
            "  --threads N                     event loops (default: one per core)\n"
            "  --node-id N                     this gateway's broker id (default 1); unique among the\n"
            "                                  gateways sharing one seaweedmq:// namespace\n"
            "  --config FILE                   Kafka-style properties (listeners, log.dirs, num.partitions,\n"
-           "                                  auto.create.topics.enable, log.retention.*, log.flush.*, ...)\n"
+           "                                  auto.create.topics.enable, log.retention.*, log.flush.*,\n"
+           "                                  cluster.heartbeat.interval.ms, cluster.session.timeout.ms, ...)\n"
            "  --log-level LEVEL               debug, info, warn or error (default info)\n"
            "  --help, --version\n";
 }

@@ -58,6 +58,25 @@ TEST(GatewayConfig, Errors) {
     EXPECT_EQ(parse({"--version"}, c), Action::version);
 }
 
+// Several gateways over one SeaweedMQ: the node id and the registry's timing.
+TEST(GatewayConfig, ClusterProperties) {
+    Config c;
+    EXPECT_EQ(c.node_id, 1);
+    EXPECT_EQ(parse({"--node-id", "7"}, c), Action::run);
+    EXPECT_EQ(c.node_id, 7);
+    apply_property(c, "cluster.heartbeat.interval.ms", "200");
+    apply_property(c, "cluster.session.timeout.ms", "2000");
+    EXPECT_EQ(c.cluster.heartbeat_interval_ms, 200);
+    EXPECT_EQ(c.cluster.session_timeout_ms, 2000);
+    EXPECT_THROW(parse({"--node-id", "-1"}, c), ConfigError);
+    EXPECT_THROW(apply_property(c, "cluster.heartbeat.interval.ms", "0"), ConfigError);
+    // A session must outlast two heartbeats, or a live gateway would be dropped between them.
+    Config tight;
+    apply_property(tight, "cluster.heartbeat.interval.ms", "1000");
+    apply_property(tight, "cluster.session.timeout.ms", "2000");
+    EXPECT_THROW(parse({}, tight), ConfigError);
+}
+
 TEST(GatewayConfig, GroupCoordinatorProperties) {
     Config c;
     EXPECT_EQ(c.groups.initial_rebalance_delay_ms, 3000);

@@ -44,6 +44,12 @@
 // instead, which is right for offsets the buffer does not claim; offsets below the number of messages
 // written since the reload can still read the new messages until the broker's buffer moves on.
 // tests/e2e/test_seaweedmq.py::test_broker_restart_loses_no_acknowledged_record shows it (xfail).
+//
+// Shutdown.  A broker that is unloading a partition (its last publisher left) answers a new publish
+// with "log buffer is stopping" yet keeps the message, so a client retry would store it twice.  flush()
+// therefore half-closes every publish stream and waits (up to control_timeout) until the broker ended
+// it, which it does only after it has let go of the partition: a gateway started right after this one
+// finds the partitions unloaded, not being unloaded.
 #include "gateway/storage/seaweedmq/seaweedmq_engine.h"
 
 #include "gateway/storage/seaweedmq/cluster.h"
