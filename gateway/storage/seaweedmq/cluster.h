@@ -28,6 +28,8 @@ public:
 
     // The filer's gRPC address (the first one the master lists); empty when none is known.
     std::string filer();
+    // The same filer's HTTP address (host:port), which serves file contents; empty when none is known.
+    std::string filer_http();
     // A broker's gRPC address for control calls (topics); empty when none is registered.
     // forget_broker() drops the cached address after a failure so the next call asks the master again.
     std::string any_broker();
@@ -39,6 +41,7 @@ private:
     std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
     std::string broker_;
     std::string filer_;
+    std::string filer_http_;
 };
 
 inline void set_deadline(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) {

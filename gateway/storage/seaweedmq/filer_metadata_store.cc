@@ -2,6 +2,7 @@
 
 #include "filer.grpc.pb.h"
 #include "gateway/storage/seaweedmq/cluster.h"
+#include "gateway/storage/seaweedmq/filer_client.h"
 #include "gateway/storage/storage_log.h"
 #include "runtime/reader.h"
 #include "runtime/writer.h"
@@ -14,98 +15,6 @@
 namespace gateway::seaweedmq {
 namespace {
 
-constexpr auto filer_timeout = std::chrono::seconds(10);
-
-struct Filer {
-    std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub;
-
-    explicit Filer(Cluster& cluster) {
-        const std::string address = cluster.filer();
-        if (!address.empty()) stub = filer_pb::SeaweedFiler::NewStub(cluster.channel(address));
-    }
-
-    bool put(const std::string& dir, const std::string& name, const std::string& content) {
-        if (!stub) return false;
-        grpc::ClientContext ctx;
-        set_deadline(ctx, filer_timeout);
-        filer_pb::CreateEntryRequest req;
-        req.set_directory(dir);
-        filer_pb::Entry* e = req.mutable_entry();
-        e->set_name(name);
-        e->set_content(content);
-        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        filer_pb::FuseAttributes* a = e->mutable_attributes();
-        a->set_file_size(content.size());
-        a->set_mtime(now);
-        a->set_crtime(now);
-        a->set_file_mode(0644);
-        filer_pb::CreateEntryResponse resp;
-        grpc::Status s = stub->CreateEntry(&ctx, req, &resp);
-        if (!s.ok() || !resp.error().empty()) {
-            log_storage("seaweedmq: filer write of " + dir + "/" + name + " failed: " +
-                        (s.ok() ? resp.error() : describe(s)));
-            return false;
-        }
-        return true;
-    }
-
-    bool remove(const std::string& dir, const std::string& name) {
-        if (!stub) return false;
-        grpc::ClientContext ctx;
-        set_deadline(ctx, filer_timeout);
-        filer_pb::DeleteEntryRequest req;
-        req.set_directory(dir);
-        req.set_name(name);
-        req.set_is_delete_data(true);
-        filer_pb::DeleteEntryResponse resp;
-        grpc::Status s = stub->DeleteEntry(&ctx, req, &resp);
-        if (s.error_code() == grpc::StatusCode::NOT_FOUND) return true;
-        if (!s.ok() || (!resp.error().empty() && resp.error().find("not found") == std::string::npos)) {
-            log_storage("seaweedmq: filer delete of " + dir + "/" + name + " failed: " +
-                        (s.ok() ? resp.error() : describe(s)));
-            return false;
-        }
-        return true;
-    }
-
-    // Every entry of dir whose name starts with prefix, in name order, paged.
-    bool list(const std::string& dir, const std::string& prefix,
-              const std::function<void(const filer_pb::Entry&)>& each) {
-        if (!stub) return false;
-        std::string start;
-        bool inclusive = true;
-        for (;;) {
-            grpc::ClientContext ctx;
-            set_deadline(ctx, filer_timeout);
-            filer_pb::ListEntriesRequest req;
-            req.set_directory(dir);
-            req.set_prefix(prefix);
-            req.set_startfromfilename(start);
-            req.set_inclusivestartfrom(inclusive);
-            constexpr uint32_t page = 1024;
-            req.set_limit(page);
-            auto reader = stub->ListEntries(&ctx, req);
-            filer_pb::ListEntriesResponse resp;
-            uint32_t n = 0;
-            while (reader->Read(&resp)) {
-                ++n;
-                start = resp.entry().name();
-                if (!resp.entry().is_directory()) each(resp.entry());
-            }
-            grpc::Status s = reader->Finish();
-            if (s.error_code() == grpc::StatusCode::NOT_FOUND) return true;
-            if (!s.ok()) {
-                log_storage("seaweedmq: filer listing of " + dir + " failed: " + describe(s));
-                return false;
-            }
-            if (n < page) return true;
-            inclusive = false;
-        }
-    }
-};
-
 } // namespace
 
 FilerMetadataStore::FilerMetadataStore(Cluster& cluster, std::string root) : cluster_(cluster), root_(std::move(root)) {}
@@ -116,7 +25,7 @@ bool FilerMetadataStore::replay_pending() {
 }
 
 bool FilerMetadataStore::replay_pending_locked() {
-    Filer filer(cluster_);
+    FilerClient filer(cluster_);
     const std::string batches = root_ + "/batches";
     std::vector<std::pair<std::string, std::string>> pending;
     if (!filer.list(batches, "", [&](const filer_pb::Entry& e) { pending.emplace_back(e.name(), e.content()); }))
@@ -140,7 +49,7 @@ StorageErrc FilerMetadataStore::apply(std::span<const MetadataWrite> writes) {
     if (writes.empty()) return StorageErrc::none;
     std::lock_guard lock(mutex_);
     if (maybe_pending_ && replay_pending_locked()) maybe_pending_ = false;
-    Filer filer(cluster_);
+    FilerClient filer(cluster_);
     const std::string keys = root_ + "/keys";
     if (writes.size() == 1) {
         const MetadataWrite& m = writes.front();
@@ -169,7 +78,7 @@ StorageErrc FilerMetadataStore::apply(std::span<const MetadataWrite> writes) {
 }
 
 std::vector<std::pair<std::string, std::string>> FilerMetadataStore::scan(std::string_view prefix) const {
-    Filer filer(cluster_);
+    FilerClient filer(cluster_);
     std::map<std::string, std::string, std::less<>> out;
     filer.list(root_ + "/keys", encode_key_as_name(prefix), [&](const filer_pb::Entry& e) {
         out.emplace(decode_name_as_key(e.name()), e.content());

@@ -33,17 +33,17 @@
 //
 // Metadata (committed offsets, groups): filer entries, filer_metadata_store.h.
 //
-// Known SeaweedMQ 4.48 limitation (not ours to fix): a broker that loads a partition again (after a
-// broker restart, or after the last publisher left and it unloaded the partition) takes the next
-// offset for its in-memory buffer from the offset_min/offset_max attributes of the flushed log files,
-// which it writes only for files whose first offset is above 0.  A partition whose whole history is in
-// its first file is loaded with its buffer numbered from 0 again: the offsets it acknowledges stay
-// right (they come from its offset manager) but FetchMessage then reports a high watermark that is too
-// low and serves low offsets from the buffer.  The engine notices the too-low high watermark (against
-// GetPartitionRangeInfo) and reads such a partition with SubscribeMessage from an exact offset
-// instead, which is right for offsets the buffer does not claim; offsets below the number of messages
-// written since the reload can still read the new messages until the broker's buffer moves on.
-// tests/e2e/test_seaweedmq.py::test_broker_restart_loses_no_acknowledged_record shows it (xfail).
+// SeaweedMQ 4.48 problem worked around here: a broker that loads a partition again (after a restart)
+// takes the next offset for its in-memory buffer from the offset attributes of the flushed log files,
+// which it does not write on every file (the first file of a partition has none).  It then numbers
+// its buffer from a stale offset: the offsets it acknowledges stay right (its offset manager gives
+// them), but FetchMessage and SubscribeMessage report too low a high watermark and serve records
+// written after the reload under the offsets of older ones.  The engine asks GetPartitionRangeInfo
+// once per partition and whenever FetchMessage reports less than it knows; when the two disagree it
+// reads that partition from the log files the broker flushed to the filer (flushed_log.h), where each
+// message carries its right offset.  Records acknowledged but not flushed yet (-logFlushInterval) are
+// then read after the next flush.  tests/e2e/test_seaweedmq.py::
+// test_broker_restart_loses_no_acknowledged_record restarts SeaweedFS between two produces.
 //
 // Shutdown.  A broker that is unloading a partition (its last publisher left) answers a new publish
 // with "log buffer is stopping" yet keeps the message, so a client retry would store it twice.  flush()
@@ -54,6 +54,7 @@
 
 #include "gateway/storage/seaweedmq/cluster.h"
 #include "gateway/storage/seaweedmq/filer_metadata_store.h"
+#include "gateway/storage/seaweedmq/flushed_log.h"
 #include "gateway/storage/seaweedmq/seaweedmq_url.h"
 #include "gateway/storage/seaweedmq/stored_record.h"
 #include "gateway/storage/storage_log.h"
@@ -327,9 +328,12 @@ struct PartitionState {
     // lost track of the partition's offsets.
     std::atomic<int64_t> known_high_watermark{0};
     // Set once FetchMessage reported a high watermark below GetPartitionRangeInfo's (a broker that
-    // reloaded the partition, see the top of this file): the partition is then read with
-    // SubscribeMessage from an exact offset.
+    // reloaded the partition, see the top of this file): the partition is then read from the log files
+    // the broker flushed to the filer (flushed_log.h).
     std::atomic<bool> fetch_unreliable{false};
+    // Whether GetPartitionRangeInfo was asked once, so that a gateway started after the broker's reload
+    // notices it on its first read too.
+    std::atomic<bool> range_checked{false};
 
     void saw_high_watermark(int64_t hwm) {
         int64_t known = known_high_watermark.load();
@@ -848,25 +852,48 @@ private:
                 drop_routes(*t);
                 return StorageErrc::storage_error;
             }
-            if (resp.high_water_mark() >= ps.known_high_watermark.load()) return StorageErrc::none;
+            if (resp.high_water_mark() >= ps.known_high_watermark.load() && ps.range_checked.load())
+                return StorageErrc::none;
             const int64_t hwm = range_high_watermark(*route, tp.topic);
             if (hwm < 0) {
                 drop_routes(*t);
                 return StorageErrc::storage_error;
             }
             ps.saw_high_watermark(hwm);
+            ps.range_checked = true;
             if (hwm <= resp.high_water_mark()) return StorageErrc::none;
             log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) + ": the broker's FetchMessage " +
                         "reports high watermark " + std::to_string(resp.high_water_mark()) + " but the partition has " +
-                        std::to_string(hwm) + " (broker restarted?): reading it with SubscribeMessage from now on");
+                        std::to_string(hwm) + " (broker restarted?): reading its flushed log files from now on");
             ps.fetch_unreliable = true;
         }
         resp.Clear();
-        if (!subscribe_at(*route, tp.topic, offset, max_bytes, max_messages, resp)) {
+        const int64_t hwm = range_high_watermark(*route, tp.topic);
+        if (hwm < 0) {
             drop_routes(*t);
             return StorageErrc::storage_error;
         }
-        ps.saw_high_watermark(resp.high_water_mark());
+        ps.saw_high_watermark(hwm);
+        resp.set_high_water_mark(hwm);
+        resp.set_log_start_offset(0);
+        if (offset >= hwm) return StorageErrc::none;
+        const FlushedLogReader::Partition where{url_.namespace_, tp.topic, route->partition.unix_time_ns(),
+                                                route->partition.range_start(), route->partition.range_stop()};
+        std::vector<FlushedMessage> flushed;
+        std::string error;
+        if (!flushed_.read(where, offset, max_bytes, std::min<int64_t>(max_messages, hwm - offset), flushed, error)) {
+            log_storage("seaweedmq: reading the flushed log of " + tp.topic + "-" + std::to_string(tp.partition) +
+                        ": " + error);
+            return StorageErrc::storage_error;
+        }
+        // Records acknowledged but not flushed yet are not there: the client asks again.
+        for (FlushedMessage& m : flushed) {
+            messaging_pb::DataMessage* d = resp.add_messages();
+            d->set_key(std::move(m.key));
+            d->set_value(std::move(m.value));
+            d->set_ts_ns(m.ts_ns);
+        }
+        resp.set_next_offset(offset + resp.messages_size());
         return StorageErrc::none;
     }
 
@@ -885,54 +912,6 @@ private:
             return -1;
         }
         return info.offset_range().high_water_mark();
-    }
-
-    // Reads like fetch_at with a SubscribeMessage stream from an exact offset (messages come in offset
-    // order from there); stops at the high watermark, max_messages, max_bytes or after a short wait
-    // (messages the restarted broker has not flushed yet may not be readable at once).
-    bool subscribe_at(const Route& route, const std::string& topic_name, int64_t offset, int32_t max_bytes,
-                      int32_t max_messages, messaging_pb::FetchMessageResponse& resp) const {
-        const int64_t hwm = range_high_watermark(route, topic_name);
-        if (hwm < 0) return false;
-        resp.set_high_water_mark(hwm);
-        resp.set_log_start_offset(0);
-        const int64_t want = std::min<int64_t>(max_messages, hwm - offset);
-        if (want <= 0) return true;
-        auto stub = messaging_pb::SeaweedMessaging::NewStub(cluster_.channel(route.leader));
-        grpc::ClientContext ctx;
-        set_deadline(ctx, std::chrono::seconds(2));
-        auto stream = stub->SubscribeMessage(&ctx);
-        messaging_pb::SubscribeMessageRequest req;
-        auto* init = req.mutable_init();
-        init->set_consumer_group("kafka-gateway-read");
-        init->set_consumer_id("kafka-gateway-" + std::to_string(reinterpret_cast<uintptr_t>(&ctx)));
-        init->set_client_id("kafka-gateway");
-        *init->mutable_topic() = pb_topic(topic_name);
-        *init->mutable_partition_offset()->mutable_partition() = route.partition;
-        init->mutable_partition_offset()->set_start_offset(offset);
-        init->set_offset_type(schema_pb::EXACT_OFFSET);
-        init->set_sliding_window_size(static_cast<int32_t>(std::min<int64_t>(want, 1024)));
-        if (!stream->Write(req)) {
-            log_storage("seaweedmq: subscribe on " + route.leader + ": " + describe(stream->Finish()));
-            return false;
-        }
-        messaging_pb::SubscribeMessageResponse msg;
-        int64_t bytes = 0;
-        while (resp.messages_size() < want && bytes < max_bytes && stream->Read(&msg)) {
-            if (msg.has_data()) {
-                bytes += static_cast<int64_t>(msg.data().key().size() + msg.data().value().size());
-                *resp.add_messages() = std::move(*msg.mutable_data());
-            } else if (!msg.ctrl().error().empty()) {
-                log_storage("seaweedmq: subscribe on " + route.leader + ": " + msg.ctrl().error());
-                break;
-            }
-        }
-        ctx.TryCancel();
-        while (stream->Read(&msg)) {
-        }
-        stream->Finish();
-        resp.set_next_offset(offset + resp.messages_size());
-        return true;
     }
 
     // The timestamp of the record at Kafka offset `offset`.
@@ -957,6 +936,7 @@ private:
     const StorageOptions options_;
     mutable Cluster cluster_;
     FilerMetadataStore metadata_;
+    mutable FlushedLogReader flushed_{cluster_};
     mutable std::shared_mutex topics_mutex_;
     mutable std::map<std::string, std::shared_ptr<TopicState>> topics_;
     std::map<std::string, TopicConfig> created_configs_;   // the settings of topics this gateway created
