@@ -517,6 +517,40 @@ TEST_F(Coordinator, ShutdownAnswersPendingJoinsAndSyncs) {
     EXPECT_EQ(heartbeat(a, 3), ErrorCode::coordinator_not_available);
 }
 
+// Several gateways over one store: a group handed to another coordinator is dropped here (waiting joins
+// answered NOT_COORDINATOR, later calls too) and read from the store there, once its load is due.
+TEST_F(Coordinator, OwnershipHandsGroupsOverThroughTheStore) {
+    auto [a, b] = stable_pair({{"range", subscription({"t"})}});
+    ASSERT_EQ(c->commit(creq("g", 2, a, std::nullopt, {off("t", 0, 42, -1, "")})).at(0), ErrorCode::none);
+    c->commit(creq("kept", -1, "", std::nullopt, {off("t", 0, 7, -1, "")}));
+    auto rejoin = join(request(a, {{"range", subscription({"t"})}}));   // a rebalance: a waits for b
+    ASSERT_FALSE(rejoin->has_value());
+
+    auto only_g = [](std::string_view group) { return group == "g"; };
+    c->set_ownership([only_g](std::string_view group) { return !only_g(group); }, now);
+    ASSERT_TRUE(rejoin->has_value());
+    EXPECT_EQ((*rejoin)->error, ErrorCode::not_coordinator);
+    EXPECT_EQ(heartbeat(b, 2), ErrorCode::not_coordinator);
+    EXPECT_EQ(c->fetch_offsets("g", std::nullopt).error, ErrorCode::not_coordinator);
+    EXPECT_EQ(c->fetch_offsets("kept", std::nullopt).offsets.at(0).offset, 7);   // still served here
+
+    GroupCoordinator other(store, options, [this] { return now; });
+    other.set_ownership(only_g, now + 500);
+    EXPECT_TRUE(other.loading("g"));
+    EXPECT_EQ(other.fetch_offsets("g", std::nullopt).error, ErrorCode::coordinator_load_in_progress);
+    EXPECT_EQ(other.fetch_offsets("kept", std::nullopt).error, ErrorCode::not_coordinator);
+    EXPECT_EQ(other.next_deadline(), now + 500);   // the timer thread loads it then
+    now += 500;
+    other.load();
+    EXPECT_FALSE(other.loading("g"));
+    OffsetFetchResult f = other.fetch_offsets("g", std::nullopt);
+    ASSERT_EQ(f.error, ErrorCode::none);
+    EXPECT_EQ(f.offsets.at(0).offset, 42);
+    GroupDescription d = other.describe("g");
+    EXPECT_EQ(d.members.size(), 2u);   // the last Stable generation, as stored
+    EXPECT_EQ(other.heartbeat({"g", 2, a, std::nullopt}), ErrorCode::none);
+}
+
 TEST_F(Coordinator, ProtocolSelectionByVote) {
     // range is not supported by everybody; of the rest, roundrobin gets two first-choice votes.
     auto j1 = join(request("", {{"range", ""}, {"sticky", ""}, {"roundrobin", ""}}));
