@@ -122,8 +122,27 @@ class SeaweedFS:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         atexit.register(self.stop)   # no weed left behind should the test process die
         if self.separate_broker:
+            # weed mq.broker 4.48 started before a filer registered never takes its balancer lock and
+            # crashes on the first ListTopics (a nil lock): start it once the master lists a filer.
+            self.wait_for_nodes("filer", timeout)
             self.start_broker()
         self.wait_ready(timeout)
+
+    def wait_for_nodes(self, client_type, timeout):
+        s = self.stubs
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"weed exited with {self.proc.returncode}; log: {self.log_tail()}")
+            try:
+                with s.grpc.insecure_channel(f"127.0.0.1:{self.master_grpc}") as ch:
+                    if s.master_grpc.SeaweedStub(ch).ListClusterNodes(
+                            s.master.ListClusterNodesRequest(client_type=client_type), timeout=2).cluster_nodes:
+                        return
+            except Exception:  # not up yet
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"no {client_type} registered after {timeout}s; log: {self.log_tail()}")
 
     def start_broker(self):
         cmd = ["weed", "mq.broker", "-ip=127.0.0.1", f"-port={self.broker_port}",
