@@ -58,6 +58,17 @@ def port_open(port):
         return False
 
 
+def terminate(proc, timeout=20):
+    """SIGTERM to a process group started with start_new_session, SIGKILL after `timeout` seconds."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class Stubs:
     """Python gRPC stubs generated from proto/*.proto into a temporary directory."""
 
@@ -150,13 +161,7 @@ class SeaweedFS:
         self.broker_proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop_broker(self):
-        if self.broker_proc and self.broker_proc.poll() is None:
-            os.killpg(self.broker_proc.pid, signal.SIGTERM)
-            try:
-                self.broker_proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.broker_proc.pid, signal.SIGKILL)
-                self.broker_proc.wait()
+        terminate(self.broker_proc)
         self.broker_proc = None
 
     def restart_broker(self, timeout=60):
@@ -198,13 +203,7 @@ class SeaweedFS:
 
     def stop(self):
         self.stop_broker()
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc)
         self.proc = None
 
     def restart(self, timeout=60):
