@@ -6,12 +6,25 @@ FetchWaiters::FetchWaiters() : timer_([this] { timer_loop(); }) {}
 
 FetchWaiters::~FetchWaiters() { shutdown(); }
 
-void FetchWaiters::wait(const std::vector<TopicPartition>& partitions, Clock::time_point deadline, Wake wake) {
+uint64_t FetchWaiters::appends_to_locked(const std::vector<TopicPartition>& partitions) const {
+    uint64_t n = 0;
+    for (const auto& tp : partitions)
+        if (auto it = appends_.find(tp); it != appends_.end()) n += it->second;
+    return n;
+}
+
+uint64_t FetchWaiters::appends_to(const std::vector<TopicPartition>& partitions) const {
+    std::lock_guard lock(mutex_);
+    return appends_to_locked(partitions);
+}
+
+void FetchWaiters::wait(const std::vector<TopicPartition>& partitions, uint64_t seen, Clock::time_point deadline,
+                        Wake wake) {
     auto w = std::make_shared<Waiter>();
     w->wake = std::move(wake);
     {
         std::lock_guard lock(mutex_);
-        if (!stopping_) {
+        if (!stopping_ && appends_to_locked(partitions) == seen) {
             for (const auto& tp : partitions) by_partition_.emplace(tp, w);
             by_deadline_.emplace(deadline, w);
             changed_.notify_one();
@@ -34,6 +47,7 @@ void FetchWaiters::notify(const TopicPartition& tp, int64_t) {
     std::vector<std::shared_ptr<Waiter>> ready;
     {
         std::lock_guard lock(mutex_);
+        ++appends_[tp];
         auto [b, e] = by_partition_.equal_range(tp);
         for (auto it = b; it != e; ++it)
             if (auto w = it->second.lock()) ready.push_back(std::move(w));

@@ -140,6 +140,7 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         const kafka::FetchRequest& req = plan->request;
 
         size_t bytes = 0;
+        const uint64_t appends_seen = broker.fetch_waiters().appends_to(plan->partitions);
         kafka::FetchResponse resp = read_all(broker, *plan, bytes);
         bool any_error = false;
         for (const auto& t : resp.responses)
@@ -150,7 +151,7 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
             return;
         }
         const auto deadline = FetchWaiters::Clock::now() + std::chrono::milliseconds(req.max_wait_ms);
-        broker.fetch_waiters().wait(plan->partitions, deadline, [&broker, ex, plan, sessions] {
+        broker.fetch_waiters().wait(plan->partitions, appends_seen, deadline, [&broker, ex, plan, sessions] {
             if (!ex->connection_open()) {   // nobody to answer; just close the books
                 ex->respond_none();
                 return;

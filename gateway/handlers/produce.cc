@@ -3,7 +3,11 @@
 // for byte but for the base offset, compressed ones decompressed once to check them as Kafka does.  v1 adds
 // throttle_time_ms; v2 log_append_time_ms; v3 transactional_id (transactions are not offered); v5
 // log_start_offset; v8 record_errors and error_message; v9 flexible; v10-11 change nothing for us.
-// acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).
+// acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).  Appends
+// of producers without idempotence go through StorageEngine::append_batches_async: on seaweedmq:// the
+// request is answered when SeaweedMQ has acknowledged its records, and the connection's next request
+// does not wait for that.  Idempotent producers' appends stay synchronous, since each batch's sequence
+// is checked against the state the previous one left.
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/produce_request.h"
@@ -13,6 +17,8 @@
 #include "runtime/message_set.h"
 #include "runtime/record_batch.h"
 
+#include <atomic>
+#include <memory>
 #include <vector>
 
 namespace gateway {
@@ -78,23 +84,60 @@ ProducerBatch producer_batch(const kafka::RecordBatchHeader& h) {
     return {h.producer_id, h.producer_epoch, h.base_sequence, h.base_sequence + h.last_offset_delta};
 }
 
-void append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::RecordBatch>& batches,
-            PartitionResponse& out) {
-    auto fill = [&](const AppendResult& r, int64_t base_offset) {
-        out.error_code = code(to_error_code(r.error));
-        out.base_offset = base_offset;
-        out.log_append_time_ms = r.log_append_time;
-        out.log_start_offset = r.log_start_offset;
-    };
+// The response of one Produce request, sent once every partition's append has answered.
+class PendingResponse {
+public:
+    PendingResponse(kafka::ExchangePtr ex, bool silent) : ex_(std::move(ex)), silent_(silent) {}
+    kafka::ProduceResponse response;
+    const kafka::ExchangePtr& exchange() const { return ex_; }
+
+    void hold() { pending_.fetch_add(1); }
+    void release() {
+        if (pending_.fetch_sub(1) != 1) return;
+        if (silent_) ex_->respond_none();
+        else ex_->respond(response);
+    }
+
+private:
+    kafka::ExchangePtr ex_;
+    bool silent_;                  // acks=0
+    std::atomic<int> pending_{1};  // the handler's own share until it has gone through every partition
+};
+
+void log_error(const kafka::Exchange& ex, const TopicPartition& tp, const PartitionResponse& pr) {
+    if (pr.error_code != 0)
+        kafka::log_debug("produce", ex.peer() + " " + tp.topic + "-" + std::to_string(tp.partition) + ": error " +
+                                        std::to_string(pr.error_code) + " " + pr.error_message.value_or(""));
+}
+
+void fill(PartitionResponse& out, const AppendResult& r, int64_t base_offset) {
+    out.error_code = code(to_error_code(r.error));
+    out.base_offset = base_offset;
+    out.log_append_time_ms = r.log_append_time;
+    out.log_start_offset = r.log_start_offset;
+}
+
+// True when the append answers later (through `pending`), filling `out` then.
+bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::RecordBatch>& batches,
+            PartitionResponse& out, const std::shared_ptr<PendingResponse>& pending) {
     const bool idempotent = batches.front().header.producer_id >= 0;
     if (!idempotent) {
         // One append of everything the client sent, as it sent it (contiguous in the request).
         const auto& first = batches.front().bytes;
         const auto& last = batches.back().bytes;
         std::span<const uint8_t> all(first.data(), static_cast<size_t>(last.data() + last.size() - first.data()));
-        AppendResult r = broker.storage().append_batches(tp, all);
-        fill(r, r.base_offset);
-        return;
+        pending->hold();
+        try {
+            broker.storage().append_batches_async(tp, all, [&out, tp, pending](const AppendResult& r) {
+                fill(out, r, r.base_offset);
+                log_error(*pending->exchange(), tp, out);
+                pending->release();
+            });
+        } catch (...) {
+            pending->release();
+            throw;
+        }
+        return true;
     }
     auto lock = broker.producers().lock(tp);
     int64_t first_offset = -1;
@@ -103,7 +146,7 @@ void append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::R
         const auto verdict = broker.producers().check(tp, pb);
         if (verdict.error != ErrorCode::none) {
             out.error_code = code(verdict.error);
-            return;
+            return false;
         }
         if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
             if (first_offset < 0) first_offset = verdict.duplicate_base_offset;
@@ -113,30 +156,33 @@ void append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::R
         }
         AppendResult r = broker.storage().append_batches(tp, b.bytes.span());
         if (r.error != StorageErrc::none) {
-            fill(r, -1);
-            return;
+            fill(out, r, -1);
+            return false;
         }
         broker.producers().record(tp, pb, r.base_offset);
         if (first_offset < 0) first_offset = r.base_offset;
-        fill(r, first_offset);
+        fill(out, r, first_offset);
     }
+    return false;
 }
 
-void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
-                       const kafka::ProduceRequest::PartitionProduceData& in, PartitionResponse& out) {
+// True when the partition's answer comes later (see append).
+bool produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
+                       const kafka::ProduceRequest::PartitionProduceData& in, PartitionResponse& out,
+                       const std::shared_ptr<PendingResponse>& pending) {
     out.index = in.index;
     if (in.index < 0 || in.index >= topic.partitions) {
         out.error_code = code(ErrorCode::unknown_topic_or_partition);
-        return;
+        return false;
     }
     if (!broker.leads(topic.name, in.index)) {   // another gateway sharing the storage does
         out.error_code = code(ErrorCode::not_leader_or_follower);
-        return;
+        return false;
     }
     if (!in.records || in.records->empty()) {
         out.error_code = code(ErrorCode::invalid_record);
         out.error_message = "no records";
-        return;
+        return false;
     }
     try {
         std::vector<kafka::RecordBatch> batches;
@@ -150,7 +196,7 @@ void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
                 throw Rejected{ErrorCode::invalid_record, "Produce v0-2 carries only legacy message sets"};
             batches = validated_batches(*in.records, topic.config, max_decompressed(broker));
         }
-        append(broker, {topic.name, in.index}, batches, out);
+        return append(broker, {topic.name, in.index}, batches, out, pending);
     } catch (const Rejected& e) {
         out.error_code = code(e.error);
         out.error_message = e.message;
@@ -162,6 +208,7 @@ void produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
         out.error_code = code(ErrorCode::corrupt_message);
         out.error_message = e.what();
     }
+    return false;
 }
 
 } // namespace
@@ -172,10 +219,14 @@ void register_produce(kafka::Dispatcher& d, Broker& broker) {
         kafka::Reader r = ex->body();
         req.decode(r, ex->version());
         const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
-        kafka::ProduceResponse resp;
+        auto pending = std::make_shared<PendingResponse>(ex, req.acks == 0 && valid_acks);
+        kafka::ProduceResponse& resp = pending->response;
+        // Appends answering later fill their entries in place: no entry may move.
+        resp.responses.reserve(req.topic_data.size());
         for (const auto& t : req.topic_data) {
             auto& tr = resp.responses.emplace_back();
             tr.name = t.name;
+            tr.partition_responses.reserve(t.partition_data.size());
             auto found = broker.find_topic(t.name, false);
             for (const auto& p : t.partition_data) {
                 auto& pr = tr.partition_responses.emplace_back();
@@ -183,15 +234,11 @@ void register_produce(kafka::Dispatcher& d, Broker& broker) {
                 if (!valid_acks) pr.error_code = code(ErrorCode::invalid_required_acks);
                 else if (req.transactional_id) pr.error_code = code(ErrorCode::transactional_id_not_found);
                 else if (found.error != ErrorCode::none) pr.error_code = code(found.error);
-                else produce_partition(broker, *found.topic, ex->version(), p, pr);
-                if (pr.error_code != 0)
-                    kafka::log_debug("produce", ex->peer() + " " + t.name + "-" + std::to_string(p.index) +
-                                                    ": error " + std::to_string(pr.error_code) + " " +
-                                                    pr.error_message.value_or(""));
+                else if (produce_partition(broker, *found.topic, ex->version(), p, pr, pending)) continue;
+                log_error(*ex, {t.name, p.index}, pr);
             }
         }
-        if (req.acks == 0 && valid_acks) ex->respond_none();
-        else ex->respond(resp);
+        pending->release();
     });
 }
 

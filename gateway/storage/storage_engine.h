@@ -110,6 +110,15 @@ public:
     // the batch changes, except max_timestamp when the topic uses LogAppendTime.  Returns once the
     // data is as durable as the fsync policy says.
     virtual AppendResult append_batches(const TopicPartition& tp, std::span<const uint8_t> batches) = 0;
+    // The same, answered through `done`, perhaps later and from another thread.  `batches` is only read
+    // before this returns, and appends to one partition keep the order of these calls.  Engines whose
+    // appends wait for a remote acknowledgement (seaweedmq://) return once the records are on their way,
+    // so that the next produce request need not wait for the previous one's acknowledgement; the
+    // default appends at once.
+    using AppendDone = std::function<void(const AppendResult&)>;
+    virtual void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendDone done) {
+        done(append_batches(tp, batches));
+    }
 
     virtual ReadResult read(const TopicPartition& tp, int64_t offset, size_t max_bytes) const = 0;
     virtual PartitionOffsets offsets(const TopicPartition& tp) const = 0;

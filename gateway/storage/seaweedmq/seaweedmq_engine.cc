@@ -67,7 +67,10 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
+#include <functional>
+#include <future>
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
@@ -108,6 +111,12 @@ kafka::Uuid topic_id(const std::string& ns, const std::string& name, int64_t cre
     return id;
 }
 
+// Tells stored messages apart (broker-restart checks): a hash of key and value.
+uint64_t message_digest(std::string_view key, std::string_view value) {
+    const uint64_t k = std::hash<std::string_view>{}(key);
+    return k ^ (std::hash<std::string_view>{}(value) + 0x9e3779b97f4a7c15ULL + (k << 6) + (k >> 2));
+}
+
 // One Kafka record of an append, viewing the producer's batch.
 struct OutgoingRecord {
     int64_t timestamp_ms;
@@ -123,6 +132,8 @@ public:
         bool ok = false;
         int64_t first = -1;
         int64_t last = -1;
+        int64_t last_ts_ns = 0;    // the last message's ts_ns as sent (the broker may add a few ns)
+        uint64_t last_digest = 0;  // message_digest of its key and value
         std::string error;
     };
 
@@ -165,11 +176,31 @@ public:
         return broken_ || closing_;
     }
 
-    Result publish(const std::vector<OutgoingRecord>& records) {
-        return send(records.size(), [&](size_t i) {
-            const OutgoingRecord& r = records[i];
-            return encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
-        });
+    using Done = std::function<void(const Result&)>;
+
+    // Writes the records and returns; `done` gets the result once the broker acknowledged every one of
+    // them or the stream ended (on the stream's reader thread; at once, on this one, when the stream is
+    // already broken).  Appends started one after the other are stored in that order.
+    void publish_async(const std::vector<OutgoingRecord>& records, Done done) {
+        start(records.size(),
+              [&](size_t i) {
+                  const OutgoingRecord& r = records[i];
+                  return encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
+              },
+              std::move(done));
+    }
+
+    // Cancels the stream (failing what waits on it) when its oldest unacknowledged append has waited
+    // longer than `limit`: a broker that stopped answering.
+    void cancel_if_stuck(Clock::time_point now, Clock::duration limit) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty() || now - queue_.front()->started <= limit) return;
+        }
+        log_storage("seaweedmq: no acknowledgement from the broker for " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) +
+                    " s: closing the publish stream");
+        ctx_.TryCancel();
     }
 
     // Ends the stream politely: half-closes it, so the broker finishes its side and ends the stream
@@ -197,22 +228,33 @@ public:
 
 private:
     // Writes `count` messages, message i made by encode(i) under the write lock (so one append's
-    // messages go out together, in order), and waits until the broker acknowledged all of them or the
-    // stream ended.
+    // messages go out together, in order); `done` is called as publish_async says.
     template <typename Encode>
-    Result send(size_t count, Encode&& encode) {
+    void start(size_t count, Encode&& encode, Done done) {
         auto waiter = std::make_shared<Waiter>();
         waiter->remaining = count;
+        waiter->done = std::move(done);
+        waiter->started = Clock::now();
         {
-            std::lock_guard write_lock(write_mutex_);
+            std::unique_lock write_lock(write_mutex_);
+            std::string refused;
             {
                 std::lock_guard lock(mutex_);
-                if (broken_ || closing_) return {false, -1, -1, broken_ ? error_ : "publish stream closing"};
-                queue_.push_back(waiter);
+                if (broken_ || closing_) refused = broken_ ? error_ : "publish stream closing";
+                else queue_.push_back(waiter);
+            }
+            if (!refused.empty()) {
+                write_lock.unlock();
+                finish(*waiter, false, refused);
+                return;
             }
             messaging_pb::PublishMessageRequest req;
             for (size_t i = 0; i < count; ++i) {
                 StoredMessage m = encode(i);
+                if (i + 1 == count) {   // before the reader can see an ack
+                    waiter->last_ts_ns = m.ts_ns;
+                    waiter->last_digest = message_digest(m.key, m.value);
+                }
                 messaging_pb::DataMessage* d = req.mutable_data();
                 d->set_key(std::move(m.key));
                 d->set_value(std::move(m.value));
@@ -225,35 +267,29 @@ private:
                 }
             }
         }
-        std::unique_lock lock(waiter->mutex);
-        if (!waiter->done.wait_for(lock, data_timeout, [&] { return waiter->finished; })) {
-            lock.unlock();
-            ctx_.TryCancel();
-            lock.lock();
-            waiter->done.wait(lock, [&] { return waiter->finished; });
-        }
-        return {waiter->ok, waiter->first, waiter->last, waiter->error};
     }
 
     struct Waiter {
-        std::mutex mutex;
-        std::condition_variable done;
+        std::mutex mutex;   // remaining, first, last
         size_t remaining = 0;
         int64_t first = -1;
         int64_t last = -1;
-        bool finished = false;
-        bool ok = false;
-        std::string error;
+        int64_t last_ts_ns = 0;
+        uint64_t last_digest = 0;
+        Done done;
+        Clock::time_point started;
     };
 
     explicit Publisher(int64_t broker_last_ts_ns) : encoder_(broker_last_ts_ns) {}
 
+    // Called once per waiter, by the reader thread (or start(), for a stream already broken).
     static void finish(Waiter& w, bool ok, const std::string& error) {
-        std::lock_guard lock(w.mutex);
-        w.finished = true;
-        w.ok = ok;
-        w.error = error;
-        w.done.notify_all();
+        Result r;
+        {
+            std::lock_guard lock(w.mutex);
+            r = {ok, w.first, w.last, w.last_ts_ns, w.last_digest, error};
+        }
+        w.done(r);
     }
 
     void read_acks() {
@@ -340,6 +376,23 @@ struct PartitionState {
         while (hwm > known && !known_high_watermark.compare_exchange_weak(known, hwm)) {
         }
     }
+
+    // The last message this gateway had acknowledged here (offset -1: none).
+    struct Acknowledged {
+        int64_t offset = -1;
+        int64_t ts_ns = 0;
+        uint64_t digest = 0;   // message_digest of its key and value
+    };
+    void acknowledged(const Acknowledged& a) {
+        std::lock_guard lock(acked_mutex);
+        if (a.offset > acked.offset) acked = a;
+    }
+    Acknowledged last_acknowledged() const {
+        std::lock_guard lock(acked_mutex);
+        return acked;
+    }
+    mutable std::mutex acked_mutex;
+    Acknowledged acked;
 };
 
 struct TopicState {
@@ -357,6 +410,18 @@ public:
         metadata_(cluster_, "/kafka-gateway/" + url.namespace_ + "/metadata") {
         check_cluster();
         metadata_.replay_pending();
+        watchdog_ = std::thread([this] { watch_acknowledgements(); });
+        notifier_ = std::thread([this] { report_appends(); });
+    }
+
+    ~SeaweedMqEngine() override {
+        {
+            std::lock_guard lock(watchdog_mutex_);
+            stopping_ = true;
+        }
+        watchdog_cv_.notify_all();
+        watchdog_.join();
+        notifier_.join();
     }
 
     StorageErrc create_topic(const std::string& name, int32_t partitions, const TopicConfig& config) override {
@@ -459,8 +524,15 @@ public:
     }
 
     AppendResult append_batches(const TopicPartition& tp, std::span<const uint8_t> batches) override {
+        std::promise<AppendResult> result;
+        std::future<AppendResult> answered = result.get_future();
+        append_batches_async(tp, batches, [&result](const AppendResult& r) { result.set_value(r); });
+        return answered.get();   // the watchdog fails an append the broker never acknowledges
+    }
+
+    void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendDone done) override {
         std::shared_ptr<TopicState> t = topic(tp.topic);
-        if (!t || tp.partition < 0 || tp.partition >= t->info.partitions) return {StorageErrc::unknown_topic_or_partition};
+        if (!t || tp.partition < 0 || tp.partition >= t->info.partitions) return done({StorageErrc::unknown_topic_or_partition});
         const bool log_append_time = t->info.config.log_append_time;
         const int64_t append_time = log_append_time ? now_ms() : -1;
 
@@ -478,11 +550,11 @@ public:
             }
         } catch (const kafka::DecodeError& e) {
             log_storage("seaweedmq: append to " + tp.topic + "-" + std::to_string(tp.partition) + ": " + e.what());
-            return {StorageErrc::corrupt_message};
+            return done({StorageErrc::corrupt_message});
         }
         AppendResult result;
         result.log_append_time = append_time;
-        if (records.empty()) return result;
+        if (records.empty()) return done(result);
 
         std::string error;
         for (int attempt = 0; attempt < 2; ++attempt) {
@@ -491,20 +563,25 @@ public:
                 drop_routes(*t);
                 continue;
             }
-            Publisher::Result r = publisher->publish(records);
-            if (r.ok) {
+            // A failed append is not retried here: its records may have been stored; the client decides.
+            publisher->publish_async(records, [this, t, tp, result, done = std::move(done)](const Publisher::Result& r) mutable {
+                if (!r.ok) {
+                    drop_routes(*t);
+                    log_storage("seaweedmq: append to " + tp.topic + "-" + std::to_string(tp.partition) +
+                                " failed: " + r.error);
+                    return done({StorageErrc::storage_error});
+                }
                 result.base_offset = r.first;
                 result.last_offset = r.last;
+                t->partitions[static_cast<size_t>(tp.partition)]->acknowledged({r.last, r.last_ts_ns, r.last_digest});
                 t->partitions[static_cast<size_t>(tp.partition)]->saw_high_watermark(r.last + 1);
                 notify(tp, r.last + 1);
-                return result;
-            }
-            error = r.error;
-            drop_routes(*t);
-            break;   // records may have been stored: the client decides whether to retry
+                done(result);
+            });
+            return;
         }
         log_storage("seaweedmq: append to " + tp.topic + "-" + std::to_string(tp.partition) + " failed: " + error);
-        return {StorageErrc::storage_error};
+        done({StorageErrc::storage_error});
     }
 
     ReadResult read(const TopicPartition& tp, int64_t offset, size_t max_bytes) const override {
@@ -802,6 +879,27 @@ private:
         return p.publisher;
     }
 
+    // Once a second: a publish stream whose oldest append waits longer than data_timeout for the broker's
+    // acknowledgement is cancelled, which fails its appends (clients get a retriable error, never a hang).
+    void watch_acknowledgements() {
+        std::unique_lock lock(watchdog_mutex_);
+        while (!watchdog_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) {
+            lock.unlock();
+            std::vector<std::shared_ptr<Publisher>> open;
+            {
+                std::shared_lock topics(topics_mutex_);
+                for (const auto& [name, t] : topics_)
+                    for (const auto& p : t->partitions) {
+                        std::lock_guard pl(p->mutex);
+                        if (p->publisher) open.push_back(p->publisher);
+                    }
+            }
+            const auto now = Clock::now();
+            for (const auto& p : open) p->cancel_if_stuck(now, data_timeout);
+            lock.lock();
+        }
+    }
+
     // FetchMessage on the partition's leader; offset -1: the last message.
     bool fetch_at(const Route& route, const std::string& topic_name, int64_t offset, int32_t max_bytes,
                   int32_t max_messages, messaging_pb::FetchMessageResponse& resp) const {
@@ -861,7 +959,8 @@ private:
             }
             ps.saw_high_watermark(hwm);
             ps.range_checked = true;
-            if (hwm <= resp.high_water_mark()) return StorageErrc::none;
+            if (hwm <= resp.high_water_mark() || broker_serves_what_it_acknowledged(*route, tp.topic, ps, hwm))
+                return StorageErrc::none;
             log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) + ": the broker's FetchMessage " +
                         "reports high watermark " + std::to_string(resp.high_water_mark()) + " but the partition has " +
                         std::to_string(hwm) + " (broker restarted?): reading its flushed log files from now on");
@@ -897,6 +996,30 @@ private:
         return StorageErrc::none;
     }
 
+    // FetchMessage reported less than GetPartitionRangeInfo's `hwm`: a broker whose FetchMessage trails
+    // its acknowledgements by a moment, or one that misnumbers its buffer (top of this file).  Only the
+    // second lasts, and only it serves other records under acknowledged offsets: the last message this
+    // gateway had acknowledged must come back at its offset within a short while, with its key and value
+    // and its ts_ns (which the broker may have moved on by a few ns); without one, FetchMessage must
+    // reach `hwm`.  True when it does.
+    bool broker_serves_what_it_acknowledged(const Route& route, const std::string& topic_name, const PartitionState& ps,
+                                            int64_t hwm) const {
+        const PartitionState::Acknowledged acked = ps.last_acknowledged();
+        const int64_t offset = acked.offset;
+        const bool known = offset >= 0 && offset < hwm;
+        for (int attempt = 0; attempt < 40; ++attempt) {
+            messaging_pb::FetchMessageResponse probe;
+            if (!fetch_at(route, topic_name, known ? offset : hwm - 1, 4096, 1, probe)) return true;   // decided later
+            if (known && probe.messages_size() > 0) {
+                const auto& m = probe.messages(0);
+                return message_digest(m.key(), m.value()) == acked.digest && std::abs(m.ts_ns() - acked.ts_ns) < ns_per_ms;
+            }
+            if (!known && probe.high_water_mark() >= hwm) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        return false;
+    }
+
     // GetPartitionRangeInfo's high watermark (from the broker's offset manager); -1 on failure.
     int64_t range_high_watermark(const Route& route, const std::string& topic_name) const {
         auto stub = messaging_pb::SeaweedMessaging::NewStub(cluster_.channel(route.leader));
@@ -923,13 +1046,35 @@ private:
         return {StorageErrc::none, offset, stored_timestamp_ms({m.key(), m.value(), m.ts_ns()})};
     }
 
+    // Appends are reported to the listener on the notifier thread, not on the publish stream's reader
+    // thread that learns of them: the listener wakes long-poll fetches, which then read from the broker,
+    // and acknowledgements must not wait for that.  Reports to one partition are merged while they wait.
     void notify(const TopicPartition& tp, int64_t high_watermark) {
-        std::shared_ptr<const AppendListener> listener;
         {
-            std::lock_guard lock(listener_mutex_);
-            listener = listener_;
+            std::lock_guard lock(watchdog_mutex_);
+            int64_t& hwm = to_notify_[tp];
+            hwm = std::max(hwm, high_watermark);
         }
-        if (listener && *listener) (*listener)(tp, high_watermark);
+        watchdog_cv_.notify_all();
+    }
+
+    void report_appends() {
+        std::unique_lock lock(watchdog_mutex_);
+        for (;;) {
+            watchdog_cv_.wait(lock, [&] { return stopping_ || !to_notify_.empty(); });
+            if (to_notify_.empty()) return;   // stopping, nothing left
+            std::map<TopicPartition, int64_t> ready;
+            ready.swap(to_notify_);
+            lock.unlock();
+            std::shared_ptr<const AppendListener> listener;
+            {
+                std::lock_guard l(listener_mutex_);
+                listener = listener_;
+            }
+            if (listener && *listener)
+                for (const auto& [tp, hwm] : ready) (*listener)(tp, hwm);
+            lock.lock();
+        }
     }
 
     const SeaweedMqUrl url_;
@@ -939,6 +1084,12 @@ private:
     mutable FlushedLogReader flushed_{cluster_};
     mutable std::shared_mutex topics_mutex_;
     mutable std::map<std::string, std::shared_ptr<TopicState>> topics_;
+    std::mutex watchdog_mutex_;
+    std::condition_variable watchdog_cv_;
+    bool stopping_ = false;
+    std::map<TopicPartition, int64_t> to_notify_;   // appends not yet reported to the listener
+    std::thread watchdog_;
+    std::thread notifier_;
     std::map<std::string, TopicConfig> created_configs_;   // the settings of topics this gateway created
     std::mutex listener_mutex_;
     std::shared_ptr<const AppendListener> listener_;
