@@ -4,6 +4,7 @@
 #include "runtime/output_queue.h"
 
 #include "runtime/codec_error.h"
+#include "tests/unit/loopback.h"
 #include "tests/unit/temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -43,18 +44,12 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
 struct TcpPair {
     int sender = -1, receiver = -1;
     TcpPair() {
-        const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), len), 0);
-        EXPECT_EQ(::listen(listener, 1), 0);
-        EXPECT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+        sockaddr_in a;
+        const int listener = testing_support::bound_loopback_socket(a);
         sender = ::socket(AF_INET, SOCK_STREAM, 0);
         const int small = 16 * 1024;
         ::setsockopt(sender, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-        EXPECT_EQ(::connect(sender, reinterpret_cast<sockaddr*>(&a), len), 0);
+        EXPECT_EQ(::connect(sender, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
         receiver = ::accept(listener, nullptr, nullptr);
         ::close(listener);
         ::fcntl(sender, F_SETFL, ::fcntl(sender, F_GETFL) | O_NONBLOCK);

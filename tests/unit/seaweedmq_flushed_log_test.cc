@@ -2,6 +2,8 @@
 // SeaweedFS's directory names, and the small HTTP GET that fetches a file from the filer.
 #include "gateway/storage/seaweedmq/flushed_log.h"
 
+#include "tests/unit/loopback.h"
+
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -84,14 +86,8 @@ TEST(SeaweedMqFlushedLog, DirectoryNamesAreSeaweedFs) {
 class OneShotServer {
 public:
     explicit OneShotServer(std::string response) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-        EXPECT_EQ(::listen(fd_, 1), 0);
-        EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len), 0);
+        sockaddr_in a;
+        fd_ = testing_support::bound_loopback_socket(a);
         port_ = ntohs(a.sin_port);
         thread_ = std::thread([this, response = std::move(response)] {
             const int c = ::accept(fd_, nullptr, nullptr);
@@ -153,14 +149,8 @@ TEST(SeaweedMqFlushedLog, HttpGetReturnsTheBodyOf200Only) {
         EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
     }
     // Nobody listening: refused at once.
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), len), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    ::close(fd);
+    sockaddr_in a;
+    ::close(testing_support::bound_loopback_socket(a, false));
     EXPECT_FALSE(http_get("127.0.0.1:" + std::to_string(ntohs(a.sin_port)), "/", std::chrono::seconds(5), body, error));
     EXPECT_NE(error.find("connect"), std::string::npos) << error;
 }
