@@ -1,9 +1,12 @@
 """The seaweedmq:// engine against a real SeaweedFS (weed server with filer and MQ broker): Kafka clients
 through the gateway, and a native SeaweedMQ subscriber reading what they produced."""
 
+import base64
+import json
 import os
 import subprocess
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -165,6 +168,63 @@ def test_native_subscriber_reads_what_kafka_clients_produced(make_seaweed_gatewa
     produce(gw.bootstrap, topic, records)
     got = seaweedfs.subscribe("kafka", topic, 0, len(records))
     assert [(k, v) for k, v, _ in got] == [(k, v) for _, k, v, _, _ in records]
+
+
+def flushed_through(seaweedfs, namespace, topic):
+    """One past the highest offset in the topic's flushed log files (their offset_max attributes), read from
+    the filer's HTTP listing."""
+    def listing(path):
+        url = f"http://127.0.0.1:{seaweedfs.filer_port}{path}/?limit=1000"
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}), timeout=5) as r:
+            return json.load(r).get("Entries") or []
+    end = 0
+    for version in listing(f"/topics/{namespace}/{topic}"):
+        if not version["FullPath"].rsplit("/", 1)[1].startswith("v"):
+            continue
+        for ring_range in listing(version["FullPath"]):
+            for f in listing(ring_range["FullPath"]):
+                attr = (f.get("Extended") or {}).get("offset_max")
+                if attr:
+                    end = max(end, int.from_bytes(base64.b64decode(attr), "big") + 1)
+    return end
+
+
+def test_flushed_records_are_read_from_the_filer_files(make_seaweed_gateway, seaweedfs):
+    # Offsets the broker has flushed are read from its log files in the filer by ranged GETs (FetchMessage
+    # would read them back a thousand at a time).  Three produce rounds a flush interval apart make several
+    # files; small fetches make many ranged reads that end inside entries; a seek lands inside a later file.
+    gw = make_seaweed_gateway()
+    topic = unique("flushed")
+    create_topic(gw.bootstrap, topic, 1)
+    records = []
+    for round_ in range(3):
+        batch = [(0, f"r{round_}-k{i}".encode(), os.urandom(100 + (i * 37) % 3000),
+                  [("i", str(i).encode())] if i % 5 == 0 else None, None) for i in range(300)]
+        batch.append((0, f"r{round_}-big".encode(), os.urandom(300000), None, None))   # larger than one read
+        produce(gw.bootstrap, topic, batch)
+        records += batch
+        time.sleep(1.5)   # the fixture's broker flushes every second
+    wait_for(lambda: flushed_through(seaweedfs, "kafka", topic) >= len(records), 30, "the broker to flush every record")
+
+    def check(got, start):
+        assert [m.offset() for m in got] == list(range(FIRST + start, FIRST + len(records)))
+        for m, (_, key, value, headers, _) in zip(got, records[start:]):
+            assert (m.key(), m.value(), m.headers() or None) == (key, value, headers), m.offset()
+
+    small = {"fetch.message.max.bytes": 20000, "fetch.max.bytes": 20000, "message.max.bytes": 20000,
+             "receive.message.max.bytes": 1000000}
+    for start in (0, 450, len(records) - 1):
+        c = Consumer({"bootstrap.servers": gw.bootstrap, "group.id": unique("g"), "enable.auto.commit": False, **small})
+        c.assign([TopicPartition(topic, 0, FIRST + start)])
+        got, deadline = [], time.time() + 60
+        while len(got) < len(records) - start and time.time() < deadline:
+            for m in c.consume(1000, 0.5):
+                assert m.error() is None, m.error()
+                got.append(m)
+        c.close()
+        check(got, start)
+    with open(gw.log_path, "rb") as f:
+        assert f"{topic}-0: reading offsets the broker flushed".encode() in f.read(), gw.log_text()
 
 
 def test_namespace_and_committed_offsets_survive_a_restart(make_seaweed_gateway):

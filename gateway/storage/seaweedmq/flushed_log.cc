@@ -20,8 +20,11 @@ namespace gateway::seaweedmq {
 namespace {
 
 constexpr auto file_read_timeout = std::chrono::seconds(30);
-constexpr size_t max_log_file_size = size_t{1} << 30;   // SeaweedFS flushes far smaller files
-constexpr size_t max_cached_files = 256;
+constexpr size_t max_log_entry_size = size_t{64} << 20;   // far above SeaweedMQ's own message limit
+constexpr size_t max_response_size = max_log_entry_size + (size_t{16} << 20);
+constexpr uint64_t min_chunk = 256 << 10, max_chunk = 8 << 20;   // bytes read from a file at a time
+constexpr size_t max_cursor_files = 1024;
+constexpr size_t max_checkpoints_per_file = 4096;
 
 uint32_t load_be32(const uint8_t* p) {
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -75,29 +78,36 @@ bool wait_ready(int fd, short events, std::chrono::steady_clock::time_point dead
 
 } // namespace
 
-bool parse_log_file(std::string_view data, std::vector<FlushedMessage>& out, std::string& error) {
-    const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-    size_t at = 0;
+LogEntryStep next_log_entry(std::string_view data, size_t& at, FlushedMessage& out, std::string& error) {
+    if (data.size() - at < 4) return LogEntryStep::need_more;
+    const uint32_t size = load_be32(reinterpret_cast<const uint8_t*>(data.data()) + at);
+    if (size > max_log_entry_size) {
+        error = "an entry of " + std::to_string(size) + " bytes at byte " + std::to_string(at);
+        return LogEntryStep::error;
+    }
+    if (size > data.size() - at - 4) return LogEntryStep::need_more;
     filer_pb::LogEntry entry;
+    if (!entry.ParseFromArray(data.data() + at + 4, static_cast<int>(size))) {
+        error = "an unreadable entry at byte " + std::to_string(at);
+        return LogEntryStep::error;
+    }
+    at += 4 + size;
+    out = {entry.offset(), entry.ts_ns(), std::move(*entry.mutable_key()), std::move(*entry.mutable_data())};
+    return LogEntryStep::entry;
+}
+
+bool parse_log_file(std::string_view data, std::vector<FlushedMessage>& out, std::string& error) {
+    size_t at = 0;
+    FlushedMessage m;
     while (at < data.size()) {
-        if (data.size() - at < 4) {
-            error = "a length cut short at byte " + std::to_string(at);
+        switch (next_log_entry(data, at, m, error)) {
+        case LogEntryStep::entry: out.push_back(std::move(m)); break;
+        case LogEntryStep::need_more:
+            error = data.size() - at < 4 ? "a length cut short at byte " + std::to_string(at)
+                                         : "an entry cut short at byte " + std::to_string(at);
             return false;
+        case LogEntryStep::error: return false;
         }
-        const uint32_t size = load_be32(p + at);
-        at += 4;
-        if (size > data.size() - at) {
-            error = "an entry of " + std::to_string(size) + " bytes at byte " + std::to_string(at - 4) + " with " +
-                    std::to_string(data.size() - at) + " left";
-            return false;
-        }
-        if (!entry.ParseFromArray(p + at, static_cast<int>(size))) {
-            error = "an unreadable entry at byte " + std::to_string(at - 4);
-            return false;
-        }
-        at += size;
-        out.push_back({entry.offset(), entry.ts_ns(), std::move(*entry.mutable_key()), std::move(*entry.mutable_data())});
-        entry.Clear();
     }
     return true;
 }
@@ -118,7 +128,7 @@ std::string range_dir_name(int32_t range_start, int32_t range_stop) {
 }
 
 bool http_get(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout,
-              std::string& body, std::string& error) {
+              std::string& body, std::string& error, ByteRange range) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     const size_t colon = host_port.rfind(':');
     if (colon == std::string::npos) {
@@ -146,7 +156,10 @@ bool http_get(const std::string& host_port, const std::string& path, std::chrono
         error = "cannot connect to " + host_port + (so_error ? std::string(": ") + std::strerror(so_error) : "");
         return false;
     }
-    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host_port + "\r\n";
+    if (range.length > 0)
+        request += "Range: bytes=" + std::to_string(range.begin) + "-" + std::to_string(range.begin + range.length - 1) + "\r\n";
+    request += "\r\n";
     for (size_t sent = 0; sent < request.size();) {
         if (!wait_ready(s.get(), POLLOUT, deadline)) {
             error = "timed out sending to " + host_port;
@@ -159,23 +172,30 @@ bool http_get(const std::string& host_port, const std::string& path, std::chrono
         }
         if (n > 0) sent += static_cast<size_t>(n);
     }
-    std::string response;
-    char buf[64 * 1024];
+    // Received straight into `body` (reserved for the range asked), then the header cut off: a ranged
+    // read of a megabyte is not copied around.
+    std::string& response = body;
+    response.clear();
+    if (range.length > 0) response.reserve(range.length + 1024);
+    constexpr size_t step = 64 * 1024;
     for (;;) {
         if (!wait_ready(s.get(), POLLIN, deadline)) {
             error = "timed out reading " + path + " from " + host_port;
             return false;
         }
-        const ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
+        const size_t had = response.size();
+        if (response.capacity() - had < step) response.reserve(std::max(response.capacity() * 2, had + step));
+        response.resize(had + step);
+        const ssize_t n = ::recv(s.get(), response.data() + had, response.size() - had, 0);
+        response.resize(had + static_cast<size_t>(std::max<ssize_t>(n, 0)));
         if (n == 0) break;
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) continue;
             error = "read from " + host_port + ": " + std::strerror(errno);
             return false;
         }
-        response.append(buf, static_cast<size_t>(n));
-        if (response.size() > max_log_file_size) {
-            error = path + " is larger than " + std::to_string(max_log_file_size) + " bytes";
+        if (response.size() > max_response_size && (range.length == 0 || range.length < max_response_size)) {
+            error = path + " is larger than " + std::to_string(max_response_size) + " bytes";
             return false;
         }
     }
@@ -187,17 +207,32 @@ bool http_get(const std::string& host_port, const std::string& path, std::chrono
     }
     const std::string status = response.substr(0, line_end);
     const size_t space = status.find(' ');
-    if (space == std::string::npos || status.compare(space + 1, 3, "200") != 0) {
+    const bool whole = space != std::string::npos && status.compare(space + 1, 3, "200") == 0;
+    const bool partial = space != std::string::npos && range.length > 0 && status.compare(space + 1, 3, "206") == 0;
+    if (!whole && !partial) {
         error = "GET " + path + " from " + host_port + ": " + status;
         return false;
     }
-    body = response.substr(header_end + 4);
+    response.erase(0, header_end + 4);
+    if (whole && range.length > 0) {   // a server that ignores Range sends the whole file
+        if (range.begin >= response.size()) {
+            response.clear();
+        } else {
+            response.erase(0, range.begin);
+            if (response.size() > range.length) response.resize(range.length);
+        }
+    }
     return true;
 }
 
 std::string FlushedLogReader::partition_dir(const Partition& p, std::string& error) {
     const std::string topic_dir = "/topics/" + p.ns + "/" + p.topic;
     const std::string wanted = version_dir_name(p.unix_time_ns);
+    const std::string key = topic_dir + "/" + wanted + "/" + range_dir_name(p.range_start, p.range_stop);
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = dirs_.find(key); it != dirs_.end()) return it->second;
+    }
     std::string version;   // the wanted one, else the newest
     FilerClient filer(cluster_);
     const bool listed = filer.list(
@@ -212,63 +247,128 @@ std::string FlushedLogReader::partition_dir(const Partition& p, std::string& err
         return {};
     }
     if (version.empty()) return {};   // nothing flushed yet
-    return topic_dir + "/" + version + "/" + range_dir_name(p.range_start, p.range_stop);
+    const std::string dir = topic_dir + "/" + version + "/" + range_dir_name(p.range_start, p.range_stop);
+    if (version == wanted) {   // final: the newest may still be followed by the wanted one
+        std::lock_guard lock(mutex_);
+        if (dirs_.size() >= max_cursor_files) dirs_.clear();
+        dirs_[key] = dir;
+    }
+    return dir;
 }
 
-bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_bytes, int64_t max_messages,
-                            std::vector<FlushedMessage>& out, std::string& error) {
-    const std::string dir = partition_dir(p, error);
+uint64_t FlushedLogReader::start_position(const std::string& path, uint64_t size, int64_t offset) {
+    std::lock_guard lock(mutex_);
+    auto it = checkpoints_.find(path);
+    if (it == checkpoints_.end()) return 0;
+    if (it->second.size > size) {
+        checkpoints_.erase(it);
+        return 0;
+    }
+    it->second.last_used = ++uses_;
+    auto at = it->second.at.upper_bound(offset);   // the last entry at or before `offset`
+    return at == it->second.at.begin() ? 0 : std::prev(at)->second;
+}
+
+void FlushedLogReader::note_position(const std::string& path, uint64_t size, int64_t offset, uint64_t position) {
+    std::lock_guard lock(mutex_);
+    if (checkpoints_.size() >= max_cursor_files && !checkpoints_.contains(path)) {
+        auto oldest = std::min_element(checkpoints_.begin(), checkpoints_.end(), [](const auto& a, const auto& b) {
+            return a.second.last_used < b.second.last_used;
+        });
+        checkpoints_.erase(oldest);
+    }
+    Checkpoints& c = checkpoints_[path];
+    if (c.size != size) {
+        if (c.size > size) c.at.clear();
+        c.size = size;
+    }
+    c.last_used = ++uses_;
+    if (c.at.size() < max_checkpoints_per_file) c.at.emplace(offset, position);
+}
+
+bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error) {
+    dir = partition_dir(p, error);
     if (!error.empty()) return false;
     if (dir.empty()) return true;
-    struct Listed {
-        std::string name;
-        uint64_t size;
-        int64_t min, max;   // -1: not recorded
-    };
-    std::vector<Listed> files;
     FilerClient filer(cluster_);
     if (!filer.list(dir, "", [&](const filer_pb::Entry& e) {
-            if (is_log_file_name(e.name()))
-                files.push_back({e.name(), e.attributes().file_size(), offset_attribute(e, "offset_min"),
-                                 offset_attribute(e, "offset_max")});
+            // offset_min is not trusted: weed 4.48 writes a wrong one into a partition's first file.
+            if (is_log_file_name(e.name())) files.push_back({e.name(), e.attributes().file_size(), offset_attribute(e, "offset_max")});
         })) {
         error = "cannot list " + dir;
         return false;
     }
+    return true;
+}
+
+bool FlushedLogReader::flushed_end(const Partition& p, int64_t& end, std::string& error) {
+    std::string dir;
+    std::vector<Listed> files;
+    if (!list(p, dir, files, error)) return false;
+    end = 0;
+    for (const Listed& f : files) end = std::max(end, f.max + 1);
+    return true;
+}
+
+bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_bytes, int64_t max_messages,
+                            std::vector<FlushedMessage>& out, std::string& error) {
+    std::string dir;
+    std::vector<Listed> files;
+    if (!list(p, dir, files, error)) return false;
+    if (dir.empty()) return true;
     const std::string http = cluster_.filer_http();
     if (http.empty()) {
         error = "no filer known";
         return false;
     }
+    int64_t next = offset;   // the offset wanted next
     int64_t bytes = 0;
+    thread_local std::string chunk;   // keeps its capacity from read to read
+    FlushedMessage m;
     for (const Listed& f : files) {
-        if (f.max >= 0 && f.max < offset) continue;   // entirely before the offsets wanted
+        if (f.max >= 0 && f.max < next) continue;   // entirely before the offsets wanted
         const std::string path = dir + "/" + f.name;
-        std::shared_ptr<const std::vector<FlushedMessage>> messages;
-        {
-            std::lock_guard lock(mutex_);
-            if (auto it = files_.find(path); it != files_.end() && it->second.size == f.size) messages = it->second.messages;
-        }
-        if (!messages) {
-            std::string body;
-            if (!http_get(http, path, file_read_timeout, body, error)) return false;
-            auto parsed = std::make_shared<std::vector<FlushedMessage>>();
-            if (!parse_log_file(body, *parsed, error)) {
-                error = path + ": " + error;
-                return false;
+        uint64_t position = start_position(path, f.size, next);
+        uint64_t want = std::clamp<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(max_bytes - bytes, 0)) + (64 << 10),
+                                             min_chunk, max_chunk);
+        while (position < f.size) {
+            if (!http_get(http, path, file_read_timeout, chunk, error, {position, std::min(want, f.size - position)})) return false;
+            if (chunk.empty()) break;   // cut since listed
+            size_t at = 0;
+            bool first = true, grown = false;
+            for (;;) {
+                const size_t entry_at = at;
+                const LogEntryStep step = next_log_entry(chunk, at, m, error);
+                if (step == LogEntryStep::error) {
+                    error = path + ": " + error + " (from byte " + std::to_string(position) + ")";
+                    return false;
+                }
+                if (step == LogEntryStep::need_more) {
+                    if (entry_at == 0 && chunk.size() >= 4) {   // one entry larger than the chunk
+                        const uint64_t size = 4 + ((uint64_t{static_cast<uint8_t>(chunk[0])} << 24) |
+                                                   (uint64_t{static_cast<uint8_t>(chunk[1])} << 16) |
+                                                   (uint64_t{static_cast<uint8_t>(chunk[2])} << 8) |
+                                                   uint64_t{static_cast<uint8_t>(chunk[3])});
+                        if (size > f.size - position) return true;   // cut short: not all flushed
+                        want = size;
+                        grown = true;
+                    }
+                    break;
+                }
+                if (first) note_position(path, f.size, m.offset, position + entry_at);
+                first = false;
+                if (m.offset < next) continue;
+                if (m.offset != next) return true;   // a gap: not flushed yet
+                if (static_cast<int64_t>(out.size()) >= max_messages || (!out.empty() && bytes >= max_bytes)) {
+                    note_position(path, f.size, m.offset, position + entry_at);   // where the next read starts
+                    return true;
+                }
+                bytes += static_cast<int64_t>(m.key.size() + m.value.size());
+                out.push_back(std::move(m));
+                ++next;
             }
-            messages = parsed;
-            std::lock_guard lock(mutex_);
-            if (files_.size() >= max_cached_files) files_.clear();
-            files_[path] = {f.size, messages};
-        }
-        for (const FlushedMessage& m : *messages) {
-            if (m.offset < offset || (!out.empty() && m.offset <= out.back().offset)) continue;
-            if (!out.empty() && m.offset != out.back().offset + 1) return true;   // a gap: not flushed yet
-            if (out.empty() && m.offset != offset) return true;
-            if (static_cast<int64_t>(out.size()) >= max_messages || (!out.empty() && bytes >= max_bytes)) return true;
-            bytes += static_cast<int64_t>(m.key.size() + m.value.size());
-            out.push_back(m);
+            if (at == 0 && !grown) return true;   // no whole entry left: the rest is not flushed whole
+            position += at;
         }
     }
     return true;

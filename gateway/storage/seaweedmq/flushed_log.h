@@ -4,14 +4,15 @@
 // buffer from a stale offset, and FetchMessage / SubscribeMessage then serve records written after the
 // reload under the offsets of older ones (top of seaweedmq_engine.cc).  The flushed files are right:
 // every message in them carries the offset the broker acknowledged.  The engine reads a partition here
-// once it has seen its broker misreport the high watermark.
+// once it has seen its broker misreport the high watermark, and reads offsets the broker no longer
+// holds in memory here always (far faster than FetchMessage reading the same files back).
 //
 // Layout (SeaweedFS's): /topics/<namespace>/<topic>/v<version time>/<range start>-<range stop>/ holds
 // the log files, named by flush time (UTC "2006-01-02-15-04-05", so name order is time order), each a
 // sequence of a 4-byte big-endian length and a filer_pb.LogEntry (ts_ns, key, data = value, offset).
-// Files the broker wrote with offset_min/offset_max attributes (8-byte big-endian) are skipped without
-// reading when they cannot hold the wanted offsets; the others are read and their offset range kept.
-// File contents come from the filer's HTTP interface (GET of the file's path), which puts together
+// Files whose offset_max attribute (8-byte big-endian) is below the wanted offset are skipped without
+// reading (offset_min is not used: weed 4.48 writes a wrong one into a partition's first file).  File
+// contents come from the filer's HTTP interface (ranged GETs of the file's path), which puts together
 // the file's chunks from the volume servers.
 #pragma once
 
@@ -38,15 +39,27 @@ struct FlushedMessage {
 // Parses a flushed log file.  False, with `error` saying where, when it is not whole entries.
 bool parse_log_file(std::string_view data, std::vector<FlushedMessage>& out, std::string& error);
 
+// One entry of a flushed log file from byte `at` of `data`: `entry` moves `at` past it into `out`;
+// `need_more` when data ends inside it (`at` unchanged); `error` when it cannot be an entry.
+enum class LogEntryStep { entry, need_more, error };
+LogEntryStep next_log_entry(std::string_view data, size_t& at, FlushedMessage& out, std::string& error);
+
 // The directory names SeaweedFS gives a topic version (from the partition's unix_time_ns) and a
 // partition range.
 std::string version_dir_name(int64_t unix_time_ns);
 std::string range_dir_name(int32_t range_start, int32_t range_stop);
 
-// GET http://host_port/path (HTTP/1.0, so the body ends with the connection).  True with the body on
-// status 200; false with `error` otherwise (connection, timeout, status).
+// Bytes [begin, begin + length) of a file; length 0: the whole file.
+struct ByteRange {
+    uint64_t begin = 0;
+    uint64_t length = 0;
+};
+
+// GET http://host_port/path (HTTP/1.0, so the body ends with the connection), of `range` when it is
+// not empty.  True with the body on status 200 (cut to `range` should the server ignore it) or 206;
+// false with `error` otherwise (connection, timeout, status).
 bool http_get(const std::string& host_port, const std::string& path, std::chrono::milliseconds timeout,
-              std::string& body, std::string& error);
+              std::string& body, std::string& error, ByteRange range = {});
 
 class FlushedLogReader {
 public:
@@ -65,16 +78,36 @@ public:
     bool read(const Partition& p, int64_t offset, int64_t max_bytes, int64_t max_messages,
               std::vector<FlushedMessage>& out, std::string& error);
 
+    // One past the highest offset the flushed files hold (by their offset_max attributes; 0: none
+    // flushed).  False, with `error`, when the filer cannot be listed.
+    bool flushed_end(const Partition& p, int64_t& end, std::string& error);
+
 private:
-    struct File {
+    // Where entries of a file start: offset of the entry → its byte position, noted while reading so
+    // that a consumer reading on from where it stopped is served by a ranged GET from there, not by
+    // reading the file from its start again (files hold -logFlushInterval seconds of a partition: tens
+    // to hundreds of MB under load).  The entries of a file are in offset order.
+    struct Checkpoints {
+        uint64_t size = 0;       // the file's size when noted; a file that shrank is forgotten
+        uint64_t last_used = 0;
+        std::map<int64_t, uint64_t> at;
+    };
+    struct Listed {
+        std::string name;
         uint64_t size = 0;
-        std::shared_ptr<const std::vector<FlushedMessage>> messages;
+        int64_t max = -1;   // the offset_max attribute; -1: not recorded
     };
     std::string partition_dir(const Partition& p, std::string& error);
+    // The partition's log files in name (= flush time) order; empty `dir`: nothing flushed yet.
+    bool list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error);
+    uint64_t start_position(const std::string& path, uint64_t size, int64_t offset);
+    void note_position(const std::string& path, uint64_t size, int64_t offset, uint64_t position);
 
     Cluster& cluster_;
     std::mutex mutex_;
-    std::map<std::string, File> files_;   // parsed files by path; dropped when a file's size changes
+    uint64_t uses_ = 0;
+    std::map<std::string, Checkpoints> checkpoints_;   // by path, the least recently used dropped first
+    std::map<std::string, std::string> dirs_;          // partition (ns/topic/version/range) → its directory
 };
 
 } // namespace gateway::seaweedmq

@@ -20,6 +20,13 @@
 // offset, GetPartitionRangeInfo gives the earliest offset and the high watermark.  Offsets by time
 // search the partition by offset (binary search on ts_ns, which the broker keeps increasing).
 //
+// Reading flushed data.  FetchMessage serves a partition's in-memory buffer quickly, but offsets below
+// it (its log_start_offset) it reads back from the flushed log files a message batch at a time, about
+// 1,000 messages per 70-90 ms: a consumer catching up would read at ~12 MB/s.  Offsets below the
+// buffer start the last FetchMessage reported are read from those files directly (flushed_log.h:
+// ranged HTTP GETs of the filer, resuming where the previous read of the file stopped); what is not
+// there yet, and any failure of that path, falls back to FetchMessage.
+//
 // Records.  stored_record.h: key and value as the producer sent them, timestamp in ts_ns; headers (and
 // the rare cases the plain form cannot carry exactly) in an envelope in the value.  Reads build one
 // uncompressed v2 batch per fetch (CRC-32C computed), so the bytes a consumer gets are not the
@@ -81,10 +88,18 @@ namespace {
 using namespace seaweedmq;
 using Clock = std::chrono::steady_clock;
 
+int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+Clock::duration since(int64_t steady_ns_then) {
+    return std::chrono::nanoseconds(steady_ns() - steady_ns_then);
+}
+
 constexpr auto control_timeout = std::chrono::seconds(10);
 constexpr auto data_timeout = std::chrono::seconds(30);
 constexpr auto topic_cache_ttl = std::chrono::seconds(5);
 constexpr int32_t max_fetch_messages = 10000;
+constexpr auto flushed_relist_interval = std::chrono::seconds(1);   // while reading past the flushed files
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -370,6 +385,11 @@ struct PartitionState {
     // Whether GetPartitionRangeInfo was asked once, so that a gateway started after the broker's reload
     // notices it on its first read too.
     std::atomic<bool> range_checked{false};
+    // One past the highest offset in the partition's flushed log files, as last listed, and when that
+    // was (steady clock ns; 0: never).  Offsets below it are read from those files (top of this file).
+    std::atomic<int64_t> flushed_end{0};
+    std::atomic<int64_t> flushed_listed_ns{0};
+    std::atomic<bool> flushed_read_logged{false};
 
     void saw_high_watermark(int64_t hwm) {
         int64_t known = known_high_watermark.load();
@@ -946,6 +966,28 @@ private:
         if (!route) return StorageErrc::storage_error;
         PartitionState& ps = *t->partitions[static_cast<size_t>(tp.partition)];
         if (!ps.fetch_unreliable.load()) {
+            if (offset >= ps.flushed_end.load() && since(ps.flushed_listed_ns.load()) >= flushed_relist_interval) {
+                int64_t end = 0;
+                std::string error;
+                ps.flushed_listed_ns = steady_ns();
+                if (flushed_.flushed_end(flushed_partition(*route, tp), end, error))
+                    ps.flushed_end = end;
+                else
+                    log_storage("seaweedmq: listing the flushed log of " + tp.topic + "-" + std::to_string(tp.partition) +
+                                ": " + error);
+            }
+            if (offset < ps.flushed_end.load()) {
+                // Not in the files (yet), or the filer failed (logged): the broker may still serve it.
+                if (read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp) == StorageErrc::none &&
+                    resp.messages_size() > 0) {
+                    if (!ps.flushed_read_logged.exchange(true))
+                        log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
+                                    ": reading offsets the broker flushed (below " + std::to_string(ps.flushed_end.load()) +
+                                    ") from its log files in the filer");
+                    return StorageErrc::none;
+                }
+                resp.Clear();
+            }
             if (!fetch_at(*route, tp.topic, offset, max_bytes, max_messages, resp)) {
                 drop_routes(*t);
                 return StorageErrc::storage_error;
@@ -965,27 +1007,36 @@ private:
                         "reports high watermark " + std::to_string(resp.high_water_mark()) + " but the partition has " +
                         std::to_string(hwm) + " (broker restarted?): reading its flushed log files from now on");
             ps.fetch_unreliable = true;
+            resp.Clear();
         }
-        resp.Clear();
-        const int64_t hwm = range_high_watermark(*route, tp.topic);
-        if (hwm < 0) {
-            drop_routes(*t);
-            return StorageErrc::storage_error;
-        }
+        StorageErrc e = read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp);
+        if (e == StorageErrc::storage_error) drop_routes(*t);
+        return e;
+    }
+
+    FlushedLogReader::Partition flushed_partition(const Route& route, const TopicPartition& tp) const {
+        return {url_.namespace_, tp.topic, route.partition.unix_time_ns(), route.partition.range_start(),
+                route.partition.range_stop()};
+    }
+
+    // Messages from `offset` on out of the log files the broker flushed to the filer (flushed_log.h),
+    // with the high watermark from GetPartitionRangeInfo.  Records acknowledged but not flushed yet are
+    // not there: none or fewer come back, and the client asks again.
+    StorageErrc read_flushed(const Route& route, const TopicPartition& tp, PartitionState& ps, int64_t offset,
+                             int32_t max_bytes, int32_t max_messages, messaging_pb::FetchMessageResponse& resp) const {
+        const int64_t hwm = range_high_watermark(route, tp.topic);
+        if (hwm < 0) return StorageErrc::storage_error;
         ps.saw_high_watermark(hwm);
         resp.set_high_water_mark(hwm);
         resp.set_log_start_offset(0);
         if (offset >= hwm) return StorageErrc::none;
-        const FlushedLogReader::Partition where{url_.namespace_, tp.topic, route->partition.unix_time_ns(),
-                                                route->partition.range_start(), route->partition.range_stop()};
         std::vector<FlushedMessage> flushed;
         std::string error;
-        if (!flushed_.read(where, offset, max_bytes, std::min<int64_t>(max_messages, hwm - offset), flushed, error)) {
+        if (!flushed_.read(flushed_partition(route, tp), offset, max_bytes, std::min<int64_t>(max_messages, hwm - offset), flushed, error)) {
             log_storage("seaweedmq: reading the flushed log of " + tp.topic + "-" + std::to_string(tp.partition) +
                         ": " + error);
             return StorageErrc::storage_error;
         }
-        // Records acknowledged but not flushed yet are not there: the client asks again.
         for (FlushedMessage& m : flushed) {
             messaging_pb::DataMessage* d = resp.add_messages();
             d->set_key(std::move(m.key));
