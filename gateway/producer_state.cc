@@ -40,8 +40,11 @@ std::string encode_snapshot(const kafka::Uuid& topic_id, int64_t snapshot_offset
         w.write_varlong(id);
         w.write_varint(e.epoch);
         w.write_varlong(e.last_append_ms);
-        w.write_uvarint(static_cast<uint32_t>(e.recent.size()));
+        // Batches in flight are left out: stored, they are replayed from the log or retried by the client.
+        const auto stored = std::count_if(e.recent.begin(), e.recent.end(), [](const auto& r) { return !r.in_flight; });
+        w.write_uvarint(static_cast<uint32_t>(stored));
         for (const auto& r : e.recent) {
+            if (r.in_flight) continue;
             w.write_varint(r.first);
             w.write_varint(r.last);
             w.write_varlong(r.base_offset);
@@ -82,7 +85,8 @@ ProducerStates::Verdict ProducerStates::check(const TopicPartition& tp, const Pr
     if (b.producer_epoch > e.epoch)
         return b.first_sequence == 0 ? Verdict{} : Verdict{ErrorCode::out_of_order_sequence_number};
     for (const auto& r : e.recent)
-        if (r.first == b.first_sequence && r.last == b.last_sequence) return {ErrorCode::none, true, r.base_offset};
+        if (r.first == b.first_sequence && r.last == b.last_sequence)
+            return r.in_flight ? Verdict{ErrorCode::none, false, -1, true} : Verdict{ErrorCode::none, true, r.base_offset};
     if (e.recent.empty()) return {};
     // Sequences wrap at INT32_MAX back to 0.
     const int32_t last = e.recent.back().last;
@@ -91,12 +95,13 @@ ProducerStates::Verdict ProducerStates::check(const TopicPartition& tp, const Pr
     return {};
 }
 
-void ProducerStates::add_batch(Entry& e, const ProducerBatch& b, int64_t base_offset, int64_t append_time_ms) {
+void ProducerStates::add_batch(Entry& e, const ProducerBatch& b, int64_t base_offset, int64_t append_time_ms,
+                               bool in_flight) {
     if (b.producer_epoch != e.epoch) {
         e.epoch = b.producer_epoch;
         e.recent.clear();
     }
-    e.recent.push_back({b.first_sequence, b.last_sequence, base_offset});
+    e.recent.push_back({b.first_sequence, b.last_sequence, base_offset, in_flight});
     if (e.recent.size() > 5) e.recent.pop_front();
     e.last_append_ms = std::max(e.last_append_ms, append_time_ms);
 }
@@ -108,6 +113,40 @@ void ProducerStates::record(const TopicPartition& tp, const ProducerBatch& b, in
     Partition& p = partitions_[tp];
     add_batch(p.producers[b.producer_id], b, base_offset, append_time_ms);
     p.changed = true;
+}
+
+void ProducerStates::reserve(const TopicPartition& tp, const ProducerBatch& b) {
+    std::lock_guard guard(map_mutex_);
+    add_batch(partitions_[tp].producers[b.producer_id], b, -1, wall_clock_ms(), true);
+}
+
+ProducerStates::InFlight ProducerStates::find_in_flight(const TopicPartition& tp, const ProducerBatch& b) {
+    auto p = partitions_.find(tp);
+    if (p == partitions_.end()) return {};
+    auto it = p->second.producers.find(b.producer_id);
+    if (it == p->second.producers.end() || it->second.epoch != b.producer_epoch) return {};
+    auto& recent = it->second.recent;
+    auto at = std::find_if(recent.begin(), recent.end(), [&](const Entry::Range& r) {
+        return r.in_flight && r.first == b.first_sequence && r.last == b.last_sequence;
+    });
+    if (at == recent.end()) return {};
+    return {&recent, at};
+}
+
+bool ProducerStates::complete(const TopicPartition& tp, const ProducerBatch& b, int64_t base_offset) {
+    std::lock_guard guard(map_mutex_);
+    InFlight f = find_in_flight(tp, b);
+    if (!f.recent) return false;
+    f.at->base_offset = base_offset;
+    f.at->in_flight = false;
+    partitions_[tp].changed = true;
+    return true;
+}
+
+void ProducerStates::abandon(const TopicPartition& tp, const ProducerBatch& b) {
+    std::lock_guard guard(map_mutex_);
+    InFlight f = find_in_flight(tp, b);
+    if (f.recent) f.recent->erase(f.at, f.recent->end());   // it and every later batch: the client resends from it
 }
 
 void ProducerStates::forget_topic(const std::string& topic) {

@@ -67,8 +67,18 @@ public:
         ErrorCode error = ErrorCode::none;
         bool duplicate = false;
         int64_t duplicate_base_offset = -1;
+        bool in_flight = false;   // a retry of a batch reserved and not yet stored or failed
     };
     Verdict check(const TopicPartition& tp, const ProducerBatch& batch) const;
+
+    // Appends that answer later (StorageEngine::append_batches_async).  Under the partition's lock, after
+    // check(): reserve() takes the batch's sequences, so the next batch's check() follows on from it
+    // while the append is in flight.  When it ends: complete() records its offset (false: the batch was
+    // abandoned or its epoch replaced meanwhile), or abandon() forgets it and every later batch of its
+    // producer here, so the client's retries, which start from the failed batch, are accepted.
+    void reserve(const TopicPartition& tp, const ProducerBatch& batch);
+    bool complete(const TopicPartition& tp, const ProducerBatch& batch, int64_t base_offset);
+    void abandon(const TopicPartition& tp, const ProducerBatch& batch);
     // `append_time_ms` (for expiry): -1 is now.
     void record(const TopicPartition& tp, const ProducerBatch& batch, int64_t base_offset, int64_t append_time_ms = -1);
     // Forgets a deleted topic's partitions, and their snapshots.
@@ -118,7 +128,8 @@ private:
         int64_t last_append_ms = 0;
         struct Range {
             int32_t first, last;
-            int64_t base_offset;
+            int64_t base_offset;     // -1 while in flight
+            bool in_flight = false;  // reserved, not stored yet
         };
         std::deque<Range> recent;   // at most 5, oldest first
     };
@@ -129,7 +140,15 @@ private:
     };
 
     explicit ProducerStates(StorageEngine* storage);
-    static void add_batch(Entry& e, const ProducerBatch& b, int64_t base_offset, int64_t append_time_ms);
+    static void add_batch(Entry& e, const ProducerBatch& b, int64_t base_offset, int64_t append_time_ms,
+                          bool in_flight = false);
+    // A batch's in-flight range among its producer's; recent null when there is none (abandoned, or
+    // the producer or its epoch gone).  Under map_mutex_.
+    struct InFlight {
+        std::deque<Entry::Range>* recent = nullptr;
+        std::deque<Entry::Range>::iterator at;
+    };
+    InFlight find_in_flight(const TopicPartition& tp, const ProducerBatch& b);
     // Records the idempotent batches stored in [from, high_watermark); returns how many.
     int64_t replay(const TopicPartition& tp, Partition& p, int64_t from, int64_t high_watermark, int64_t now_ms);
     void stop_thread();

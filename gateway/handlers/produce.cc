@@ -4,10 +4,12 @@
 // throttle_time_ms; v2 log_append_time_ms; v3 transactional_id (transactions are not offered); v5
 // log_start_offset; v8 record_errors and error_message; v9 flexible; v10-11 change nothing for us.
 // acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).  Appends
-// of producers without idempotence go through StorageEngine::append_batches_async: on seaweedmq:// the
-// request is answered when SeaweedMQ has acknowledged its records, and the connection's next request
-// does not wait for that.  Idempotent producers' appends stay synchronous, since each batch's sequence
-// is checked against the state the previous one left.
+// go through StorageEngine::append_batches_async: on seaweedmq:// the request is answered when SeaweedMQ
+// has acknowledged its records, and the connection's next request does not wait for that.  An
+// idempotent producer's batch reserves its sequences while in flight (ProducerStates::reserve), so the
+// next batch is checked against it; a failed append forgets it and the batches after it, which the
+// client then resends in order.  (Requests with several batches of one idempotent producer for one
+// partition, which clients do not send, are appended one at a time, synchronously.)
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/produce_request.h"
@@ -140,6 +142,47 @@ bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::R
         return true;
     }
     auto lock = broker.producers().lock(tp);
+    if (batches.size() == 1) {
+        // The usual case (clients send one batch per partition per request): checked, its sequences
+        // reserved, appended without waiting; the next request's batch is checked against the
+        // reservation.  The lock keeps check, reserve and the start of the append (which fixes the
+        // order on the storage's stream) one step.
+        const ProducerBatch pb = producer_batch(batches.front().header);
+        const auto verdict = broker.producers().check(tp, pb);
+        if (verdict.error != ErrorCode::none || verdict.in_flight) {
+            // A retry of a batch still in flight: retriable, the client asks again once it has ended.
+            out.error_code = code(verdict.in_flight ? ErrorCode::request_timed_out : verdict.error);
+            return false;
+        }
+        if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
+            out.base_offset = verdict.duplicate_base_offset;
+            out.log_start_offset = broker.storage().offsets(tp).log_start_offset;
+            return false;
+        }
+        broker.producers().reserve(tp, pb);
+        pending->hold();
+        try {
+            broker.storage().append_batches_async(tp, batches.front().bytes.span(),
+                                                  [&broker, &out, tp, pb, pending](const AppendResult& r) {
+                if (r.error != StorageErrc::none) {
+                    broker.producers().abandon(tp, pb);
+                    fill(out, r, -1);
+                } else {
+                    // Not found: an earlier batch failed meanwhile and the client resends from it;
+                    // this one is stored all the same, so it is acknowledged.
+                    (void)broker.producers().complete(tp, pb, r.base_offset);
+                    fill(out, r, r.base_offset);
+                }
+                log_error(*pending->exchange(), tp, out);
+                pending->release();
+            });
+        } catch (...) {
+            broker.producers().abandon(tp, pb);
+            pending->release();
+            throw;
+        }
+        return true;
+    }
     int64_t first_offset = -1;
     for (const auto& b : batches) {
         const ProducerBatch pb = producer_batch(b.header);

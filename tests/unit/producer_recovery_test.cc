@@ -192,6 +192,19 @@ TYPED_TEST(ProducerRecovery, RecoveryWritesItsResultSoTheNextStartReplaysNothing
     this->expect_history_known();
 }
 
+TYPED_TEST(ProducerRecovery, ABatchInFlightIsNotInTheSnapshot) {
+    ASSERT_EQ(this->send(batch(7, 0, 0)).base_offset, 0);
+    const TopicPartition tp{"t", 0};
+    this->states->reserve(tp, {7, 0, 3, 5});   // an append not acknowledged when the gateway stops
+    this->states->shutdown();
+    this->restart();
+    const auto verdict = this->states->check(tp, {7, 0, 3, 5});
+    EXPECT_EQ(verdict.error, ErrorCode::none) << "the client's retry is taken as the next batch";
+    EXPECT_FALSE(verdict.in_flight);
+    EXPECT_FALSE(verdict.duplicate);
+    EXPECT_TRUE(this->send(batch(7, 0, 0)).duplicate);
+}
+
 TYPED_TEST(ProducerRecovery, ANewEpochInTheLogResetsTheSequence) {
     ASSERT_EQ(this->send(batch(7, 0, 0)).error, ErrorCode::none);
     this->states->shutdown();
