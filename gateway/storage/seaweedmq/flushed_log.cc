@@ -24,6 +24,9 @@ constexpr size_t max_log_entry_size = size_t{64} << 20;   // far above SeaweedMQ
 constexpr size_t max_response_size = max_log_entry_size + (size_t{16} << 20);
 constexpr uint64_t min_chunk = 256 << 10, max_chunk = 8 << 20;   // bytes read from a file at a time
 constexpr size_t max_cursor_files = 1024;
+// A partition's listing is reused this long by reads of offsets it holds (files are only ever added;
+// offsets past it list again).
+constexpr auto max_listing_age = std::chrono::seconds(1);
 constexpr size_t max_checkpoints_per_file = 4096;
 
 uint32_t load_be32(const uint8_t* p) {
@@ -286,10 +289,20 @@ void FlushedLogReader::note_position(const std::string& path, uint64_t size, int
     if (c.at.size() < max_checkpoints_per_file) c.at.emplace(offset, position);
 }
 
-bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error) {
+bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error,
+                            int64_t offset) {
     dir = partition_dir(p, error);
     if (!error.empty()) return false;
     if (dir.empty()) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (offset >= 0) {   // a listing of the last second that holds `offset` will do
+        std::lock_guard lock(mutex_);
+        auto it = listings_.find(dir);
+        if (it != listings_.end() && now - it->second.at < max_listing_age && offset < it->second.end) {
+            files = it->second.files;
+            return true;
+        }
+    }
     FilerClient filer(cluster_);
     if (!filer.list(dir, "", [&](const filer_pb::Entry& e) {
             // offset_min is not trusted: weed 4.48 writes a wrong one into a partition's first file.
@@ -298,6 +311,11 @@ bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Li
         error = "cannot list " + dir;
         return false;
     }
+    int64_t end = 0;
+    for (const Listed& f : files) end = std::max(end, f.max + 1);
+    std::lock_guard lock(mutex_);
+    if (listings_.size() >= max_cursor_files && !listings_.contains(dir)) listings_.clear();
+    listings_[dir] = {now, end, files};
     return true;
 }
 
@@ -314,7 +332,7 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
                             std::vector<FlushedMessage>& out, std::string& error) {
     std::string dir;
     std::vector<Listed> files;
-    if (!list(p, dir, files, error)) return false;
+    if (!list(p, dir, files, error, offset)) return false;
     if (dir.empty()) return true;
     const std::string http = cluster_.filer_http();
     if (http.empty()) {
@@ -358,7 +376,13 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
                 if (first) note_position(path, f.size, m.offset, position + entry_at);
                 first = false;
                 if (m.offset < next) continue;
-                if (m.offset != next) return true;   // a gap: not flushed yet
+                if (m.offset != next) {
+                    if (!out.empty()) return true;   // the next read starts there
+                    // Offsets no file holds, followed by later ones: never to be flushed (a broker that
+                    // lost them, top of seaweedmq_engine.cc).  The read goes on from the next offset held,
+                    // as a consumer of a compacted Kafka topic moves past missing offsets.
+                    next = m.offset;
+                }
                 if (static_cast<int64_t>(out.size()) >= max_messages || (!out.empty() && bytes >= max_bytes)) {
                     note_position(path, f.size, m.offset, position + entry_at);   // where the next read starts
                     return true;

@@ -73,8 +73,9 @@ public:
         int32_t range_stop = 0;
     };
     // Messages from `offset` on, in offset order, up to max_messages and (at least one message) about
-    // max_bytes of keys and values.  Fewer, or none, when the broker has not flushed them yet.  False,
-    // with `error`, when the filer cannot be listed or a file read.
+    // max_bytes of keys and values.  Fewer, or none, when the broker has not flushed them yet.  When
+    // the files skip offsets (ones the broker lost), the messages start at the first offset after the
+    // gap.  False, with `error`, when the filer cannot be listed or a file read.
     bool read(const Partition& p, int64_t offset, int64_t max_bytes, int64_t max_messages,
               std::vector<FlushedMessage>& out, std::string& error);
 
@@ -98,8 +99,10 @@ private:
         int64_t max = -1;   // the offset_max attribute; -1: not recorded
     };
     std::string partition_dir(const Partition& p, std::string& error);
-    // The partition's log files in name (= flush time) order; empty `dir`: nothing flushed yet.
-    bool list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error);
+    // The partition's log files in name (= flush time) order; empty `dir`: nothing flushed yet.  With
+    // `offset` >= 0 a listing younger than max_listing_age whose files reach past `offset` is reused.
+    bool list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error,
+              int64_t offset = -1);
     uint64_t start_position(const std::string& path, uint64_t size, int64_t offset);
     void note_position(const std::string& path, uint64_t size, int64_t offset, uint64_t position);
 
@@ -108,6 +111,12 @@ private:
     uint64_t uses_ = 0;
     std::map<std::string, Checkpoints> checkpoints_;   // by path, the least recently used dropped first
     std::map<std::string, std::string> dirs_;          // partition (ns/topic/version/range) → its directory
+    struct Listing {
+        std::chrono::steady_clock::time_point at;
+        int64_t end = 0;   // one past the highest offset_max
+        std::vector<Listed> files;
+    };
+    std::map<std::string, Listing> listings_;          // by directory
 };
 
 } // namespace gateway::seaweedmq

@@ -49,7 +49,13 @@
 // once per partition and whenever FetchMessage reports less than it knows; when the two disagree it
 // reads that partition from the log files the broker flushed to the filer (flushed_log.h), where each
 // message carries its right offset.  Records acknowledged but not flushed yet (-logFlushInterval) are
-// then read after the next flush.  tests/e2e/test_seaweedmq.py::
+// then read after the next flush.  A broker restarted before it first flushed a partition loses the
+// records it had acknowledged there and numbers the partition from 0 again (weed 4.48, reproduced: a
+// restart half a second after the first produce): it then acknowledges offsets it had acknowledged
+// before.  An
+// acknowledgement at or below the last offset this gateway had acknowledged fails the append (the
+// client retries; the message stays in SeaweedMQ, but readers take the first message of an offset in
+// the flushed files, which is the one acknowledged first) until the broker's offsets are past it.  tests/e2e/test_seaweedmq.py::
 // test_broker_restart_loses_no_acknowledged_record restarts SeaweedFS between two produces.
 //
 // Shutdown.  A broker that is unloading a partition (its last publisher left) answers a new publish
@@ -390,6 +396,8 @@ struct PartitionState {
     std::atomic<int64_t> flushed_end{0};
     std::atomic<int64_t> flushed_listed_ns{0};
     std::atomic<bool> flushed_read_logged{false};
+    // Set while the broker hands out offsets this gateway saw acknowledged before (logged once).
+    std::atomic<bool> offsets_reused{false};
 
     void saw_high_watermark(int64_t hwm) {
         int64_t known = known_high_watermark.load();
@@ -591,10 +599,23 @@ public:
                                 " failed: " + r.error);
                     return done({StorageErrc::storage_error});
                 }
+                PartitionState& ps = *t->partitions[static_cast<size_t>(tp.partition)];
+                if (const int64_t before = ps.last_acknowledged().offset; r.first <= before) {
+                    // Offsets handed out twice (top of this file): these records are stored but must
+                    // not be reported at offsets that belong to records acknowledged before.
+                    if (!ps.offsets_reused.exchange(true))
+                        log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
+                                    ": the broker acknowledged offset " + std::to_string(r.first) + " again (offset " +
+                                    std::to_string(before) + " was acknowledged before it restarted; records it "
+                                    "acknowledged but never flushed may be lost): failing appends until its offsets "
+                                    "are past that; clients retry");
+                    return done({StorageErrc::storage_error});
+                }
+                ps.offsets_reused = false;
                 result.base_offset = r.first;
                 result.last_offset = r.last;
-                t->partitions[static_cast<size_t>(tp.partition)]->acknowledged({r.last, r.last_ts_ns, r.last_digest});
-                t->partitions[static_cast<size_t>(tp.partition)]->saw_high_watermark(r.last + 1);
+                ps.acknowledged({r.last, r.last_ts_ns, r.last_digest});
+                ps.saw_high_watermark(r.last + 1);
                 notify(tp, r.last + 1);
                 done(result);
             });
@@ -608,7 +629,9 @@ public:
         ReadResult out;
         messaging_pb::FetchMessageResponse resp;
         const int32_t want_bytes = static_cast<int32_t>(std::min<size_t>(max_bytes, 64u << 20));
-        if (StorageErrc e = fetch(tp, offset, std::max(want_bytes, 1), max_fetch_messages, resp); e != StorageErrc::none)
+        int64_t first = offset;
+        if (StorageErrc e = fetch(tp, offset, std::max(want_bytes, 1), max_fetch_messages, resp, &first);
+            e != StorageErrc::none)
             return {e};
         out.high_watermark = resp.high_water_mark();
         // FetchMessage's log_start_offset is where the broker's in-memory buffer starts, not the
@@ -625,7 +648,7 @@ public:
         views.reserve(static_cast<size_t>(resp.messages_size()));
         for (const auto& m : resp.messages()) views.push_back({m.key(), m.value(), m.ts_ns()});
         size_t used = 0;
-        out.records = build_batch(offset, views, std::max<size_t>(max_bytes, 1), used);
+        out.records = build_batch(first, views, std::max<size_t>(max_bytes, 1), used);
         return out;
     }
 
@@ -958,8 +981,11 @@ private:
         return true;
     }
 
+    // Messages from `offset` on; `first` (when given) is the offset of the first one, which is past
+    // `offset` only where the flushed files skip offsets the broker lost.
     StorageErrc fetch(const TopicPartition& tp, int64_t offset, int32_t max_bytes, int32_t max_messages,
-                      messaging_pb::FetchMessageResponse& resp) const {
+                      messaging_pb::FetchMessageResponse& resp, int64_t* first = nullptr) const {
+        if (first) *first = offset;
         std::shared_ptr<TopicState> t = topic(tp.topic);
         if (!t || tp.partition < 0 || tp.partition >= t->info.partitions) return StorageErrc::unknown_topic_or_partition;
         std::optional<Route> route = route_for(*t, tp.partition);
@@ -978,7 +1004,7 @@ private:
             }
             if (offset < ps.flushed_end.load()) {
                 // Not in the files (yet), or the filer failed (logged): the broker may still serve it.
-                if (read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp) == StorageErrc::none &&
+                if (read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp, first) == StorageErrc::none &&
                     resp.messages_size() > 0) {
                     if (!ps.flushed_read_logged.exchange(true))
                         log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
@@ -1009,7 +1035,7 @@ private:
             ps.fetch_unreliable = true;
             resp.Clear();
         }
-        StorageErrc e = read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp);
+        StorageErrc e = read_flushed(*route, tp, ps, offset, max_bytes, max_messages, resp, first);
         if (e == StorageErrc::storage_error) drop_routes(*t);
         return e;
     }
@@ -1023,10 +1049,16 @@ private:
     // with the high watermark from GetPartitionRangeInfo.  Records acknowledged but not flushed yet are
     // not there: none or fewer come back, and the client asks again.
     StorageErrc read_flushed(const Route& route, const TopicPartition& tp, PartitionState& ps, int64_t offset,
-                             int32_t max_bytes, int32_t max_messages, messaging_pb::FetchMessageResponse& resp) const {
-        const int64_t hwm = range_high_watermark(route, tp.topic);
-        if (hwm < 0) return StorageErrc::storage_error;
-        ps.saw_high_watermark(hwm);
+                             int32_t max_bytes, int32_t max_messages, messaging_pb::FetchMessageResponse& resp,
+                             int64_t* first) const {
+        // Below the flushed end the high watermark this gateway knows will do (it is at least that end);
+        // a read past the files (a broker that misnumbers its buffer) asks the broker.
+        int64_t hwm = std::max(ps.known_high_watermark.load(), ps.flushed_end.load());
+        if (offset >= ps.flushed_end.load()) {
+            hwm = range_high_watermark(route, tp.topic);
+            if (hwm < 0) return StorageErrc::storage_error;
+            ps.saw_high_watermark(hwm);
+        }
         resp.set_high_water_mark(hwm);
         resp.set_log_start_offset(0);
         if (offset >= hwm) return StorageErrc::none;
@@ -1037,13 +1069,20 @@ private:
                         ": " + error);
             return StorageErrc::storage_error;
         }
+        if (!flushed.empty() && flushed.front().offset != offset) {
+            log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) + ": offsets " +
+                        std::to_string(offset) + "-" + std::to_string(flushed.front().offset - 1) +
+                        " are in no flushed log file though later ones are (lost by the broker): skipped");
+            if (!first) return StorageErrc::none;   // the caller wants `offset` itself
+            *first = flushed.front().offset;
+        }
         for (FlushedMessage& m : flushed) {
             messaging_pb::DataMessage* d = resp.add_messages();
             d->set_key(std::move(m.key));
             d->set_value(std::move(m.value));
             d->set_ts_ns(m.ts_ns);
         }
-        resp.set_next_offset(offset + resp.messages_size());
+        resp.set_next_offset((first ? *first : offset) + resp.messages_size());
         return StorageErrc::none;
     }
 
