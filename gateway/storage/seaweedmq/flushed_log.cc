@@ -311,20 +311,23 @@ bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Li
         error = "cannot list " + dir;
         return false;
     }
-    int64_t end = 0;
-    for (const Listed& f : files) end = std::max(end, f.max + 1);
     std::lock_guard lock(mutex_);
     if (listings_.size() >= max_cursor_files && !listings_.contains(dir)) listings_.clear();
-    listings_[dir] = {now, end, files};
+    listings_[dir] = {now, end_of(files), files};
     return true;
+}
+
+int64_t FlushedLogReader::end_of(const std::vector<Listed>& files) {
+    int64_t end = 0;
+    for (const Listed& f : files) end = std::max(end, f.max + 1);
+    return end;
 }
 
 bool FlushedLogReader::flushed_end(const Partition& p, int64_t& end, std::string& error) {
     std::string dir;
     std::vector<Listed> files;
     if (!list(p, dir, files, error)) return false;
-    end = 0;
-    for (const Listed& f : files) end = std::max(end, f.max + 1);
+    end = end_of(files);
     return true;
 }
 
@@ -363,10 +366,7 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
                 }
                 if (step == LogEntryStep::need_more) {
                     if (entry_at == 0 && chunk.size() >= 4) {   // one entry larger than the chunk
-                        const uint64_t size = 4 + ((uint64_t{static_cast<uint8_t>(chunk[0])} << 24) |
-                                                   (uint64_t{static_cast<uint8_t>(chunk[1])} << 16) |
-                                                   (uint64_t{static_cast<uint8_t>(chunk[2])} << 8) |
-                                                   uint64_t{static_cast<uint8_t>(chunk[3])});
+                        const uint64_t size = 4 + uint64_t{load_be32(reinterpret_cast<const uint8_t*>(chunk.data()))};
                         if (size > f.size - position) return true;   // cut short: not all flushed
                         want = size;
                         grown = true;

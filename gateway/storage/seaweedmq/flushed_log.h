@@ -98,6 +98,7 @@ private:
         uint64_t size = 0;
         int64_t max = -1;   // the offset_max attribute; -1: not recorded
     };
+    static int64_t end_of(const std::vector<Listed>& files);   // one past the highest offset_max; 0: none
     std::string partition_dir(const Partition& p, std::string& error);
     // The partition's log files in name (= flush time) order; empty `dir`: nothing flushed yet.  With
     // `offset` >= 0 a listing younger than max_listing_age whose files reach past `offset` is reused.
