@@ -12,6 +12,7 @@ ErrorCode to_error_code(StorageErrc e) {
     case StorageErrc::corrupt_message: return ErrorCode::corrupt_message;
     case StorageErrc::invalid_record: return ErrorCode::invalid_record;
     case StorageErrc::storage_error: return ErrorCode::kafka_storage_error;
+    case StorageErrc::timed_out: return ErrorCode::request_timed_out;
     }
     return ErrorCode::unknown_server_error;
 }

@@ -3,13 +3,14 @@
 // for byte but for the base offset, compressed ones decompressed once to check them as Kafka does.  v1 adds
 // throttle_time_ms; v2 log_append_time_ms; v3 transactional_id (transactions are not offered); v5
 // log_start_offset; v8 record_errors and error_message; v9 flexible; v10-11 change nothing for us.
-// acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy).  Appends
-// go through StorageEngine::append_batches_async: on seaweedmq:// the request is answered when SeaweedMQ
-// has acknowledged its records, and the connection's next request does not wait for that.  An
+// acks=0 gets no response; acks=1 and -1 are answered after the append (and the fsync policy), acks=-1
+// once the append is durable (AppendWait: on seaweedmq://, flushed to the filer).  Appends go through
+// StorageEngine::append_batches_async: on seaweedmq:// the request is answered when SeaweedMQ has
+// acknowledged (or flushed) its records, and the connection's next request does not wait for that.  An
 // idempotent producer's batch reserves its sequences while in flight (ProducerStates::reserve), so the
 // next batch is checked against it; a failed append forgets it and the batches after it, which the
-// client then resends in order.  (Requests with several batches of one idempotent producer for one
-// partition, which clients do not send, are appended one at a time, synchronously.)
+// client then resends in order.  An idempotent producer sends one batch per partition per request, as
+// Kafka requires; more is INVALID_RECORD.
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/produce_request.h"
@@ -120,7 +121,7 @@ void fill(PartitionResponse& out, const AppendResult& r, int64_t base_offset) {
 }
 
 // True when the append answers later (through `pending`), filling `out` then.
-bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::RecordBatch>& batches,
+bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::RecordBatch>& batches, AppendWait wait,
             PartitionResponse& out, const std::shared_ptr<PendingResponse>& pending) {
     const bool idempotent = batches.front().header.producer_id >= 0;
     if (!idempotent) {
@@ -130,7 +131,7 @@ bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::R
         std::span<const uint8_t> all(first.data(), static_cast<size_t>(last.data() + last.size() - first.data()));
         pending->hold();
         try {
-            broker.storage().append_batches_async(tp, all, [&out, tp, pending](const AppendResult& r) {
+            broker.storage().append_batches_async(tp, all, wait, [&out, tp, pending](const AppendResult& r) {
                 fill(out, r, r.base_offset);
                 log_error(*pending->exchange(), tp, out);
                 pending->release();
@@ -141,76 +142,52 @@ bool append(Broker& broker, const TopicPartition& tp, const std::vector<kafka::R
         }
         return true;
     }
+    // Kafka takes one v2 batch per partition per request ("more than one batch" is INVALID_RECORD), and
+    // every client sends one; an idempotent producer's sequences are checked per batch, so we hold to it.
+    if (batches.size() != 1) throw Rejected{ErrorCode::invalid_record, "more than one record batch for the partition"};
+    // Checked, its sequences reserved, appended without waiting; the next request's batch is checked
+    // against the reservation.  The lock keeps check, reserve and the start of the append (which fixes
+    // the order on the storage's stream) one step.
     auto lock = broker.producers().lock(tp);
-    if (batches.size() == 1) {
-        // The usual case (clients send one batch per partition per request): checked, its sequences
-        // reserved, appended without waiting; the next request's batch is checked against the
-        // reservation.  The lock keeps check, reserve and the start of the append (which fixes the
-        // order on the storage's stream) one step.
-        const ProducerBatch pb = producer_batch(batches.front().header);
-        const auto verdict = broker.producers().check(tp, pb);
-        if (verdict.error != ErrorCode::none || verdict.in_flight) {
-            // A retry of a batch still in flight: retriable, the client asks again once it has ended.
-            out.error_code = code(verdict.in_flight ? ErrorCode::request_timed_out : verdict.error);
-            return false;
-        }
-        if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
-            out.base_offset = verdict.duplicate_base_offset;
-            out.log_start_offset = broker.storage().offsets(tp).log_start_offset;
-            return false;
-        }
-        broker.producers().reserve(tp, pb);
-        pending->hold();
-        try {
-            broker.storage().append_batches_async(tp, batches.front().bytes.span(),
-                                                  [&broker, &out, tp, pb, pending](const AppendResult& r) {
-                if (r.error != StorageErrc::none) {
-                    broker.producers().abandon(tp, pb);
-                    fill(out, r, -1);
-                } else {
-                    // Not found: an earlier batch failed meanwhile and the client resends from it;
-                    // this one is stored all the same, so it is acknowledged.
-                    (void)broker.producers().complete(tp, pb, r.base_offset);
-                    fill(out, r, r.base_offset);
-                }
-                log_error(*pending->exchange(), tp, out);
-                pending->release();
-            });
-        } catch (...) {
-            broker.producers().abandon(tp, pb);
+    const ProducerBatch pb = producer_batch(batches.front().header);
+    const auto verdict = broker.producers().check(tp, pb);
+    if (verdict.error != ErrorCode::none || verdict.in_flight) {
+        // A retry of a batch still in flight: retriable, the client asks again once it has ended.
+        out.error_code = code(verdict.in_flight ? ErrorCode::request_timed_out : verdict.error);
+        return false;
+    }
+    if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
+        out.base_offset = verdict.duplicate_base_offset;
+        out.log_start_offset = broker.storage().offsets(tp).log_start_offset;
+        return false;
+    }
+    broker.producers().reserve(tp, pb);
+    pending->hold();
+    try {
+        broker.storage().append_batches_async(tp, batches.front().bytes.span(), wait,
+                                              [&broker, &out, tp, pb, pending](const AppendResult& r) {
+            if (r.error != StorageErrc::none) {
+                broker.producers().abandon(tp, pb);
+                fill(out, r, -1);
+            } else {
+                // Not found: an earlier batch failed meanwhile and the client resends from it; this one
+                // is stored all the same, so it is acknowledged.
+                (void)broker.producers().complete(tp, pb, r.base_offset);
+                fill(out, r, r.base_offset);
+            }
+            log_error(*pending->exchange(), tp, out);
             pending->release();
-            throw;
-        }
-        return true;
+        });
+    } catch (...) {
+        broker.producers().abandon(tp, pb);
+        pending->release();
+        throw;
     }
-    int64_t first_offset = -1;
-    for (const auto& b : batches) {
-        const ProducerBatch pb = producer_batch(b.header);
-        const auto verdict = broker.producers().check(tp, pb);
-        if (verdict.error != ErrorCode::none) {
-            out.error_code = code(verdict.error);
-            return false;
-        }
-        if (verdict.duplicate) {   // a retry of a batch already stored: acknowledge it again
-            if (first_offset < 0) first_offset = verdict.duplicate_base_offset;
-            out.base_offset = first_offset;
-            out.log_start_offset = broker.storage().offsets(tp).log_start_offset;
-            continue;
-        }
-        AppendResult r = broker.storage().append_batches(tp, b.bytes.span());
-        if (r.error != StorageErrc::none) {
-            fill(out, r, -1);
-            return false;
-        }
-        broker.producers().record(tp, pb, r.base_offset);
-        if (first_offset < 0) first_offset = r.base_offset;
-        fill(out, r, first_offset);
-    }
-    return false;
+    return true;
 }
 
 // True when the partition's answer comes later (see append).
-bool produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
+bool produce_partition(Broker& broker, const TopicInfo& topic, int16_t version, AppendWait wait,
                        const kafka::ProduceRequest::PartitionProduceData& in, PartitionResponse& out,
                        const std::shared_ptr<PendingResponse>& pending) {
     out.index = in.index;
@@ -239,7 +216,7 @@ bool produce_partition(Broker& broker, const TopicInfo& topic, int16_t version,
                 throw Rejected{ErrorCode::invalid_record, "Produce v0-2 carries only legacy message sets"};
             batches = validated_batches(*in.records, topic.config, max_decompressed(broker));
         }
-        return append(broker, {topic.name, in.index}, batches, out, pending);
+        return append(broker, {topic.name, in.index}, batches, wait, out, pending);
     } catch (const Rejected& e) {
         out.error_code = code(e.error);
         out.error_message = e.message;
@@ -263,6 +240,7 @@ void register_produce(kafka::Dispatcher& d, Broker& broker) {
         req.decode(r, ex->version());
         const bool valid_acks = req.acks == 0 || req.acks == 1 || req.acks == -1;
         auto pending = std::make_shared<PendingResponse>(ex, req.acks == 0 && valid_acks);
+        const AppendWait wait = req.acks == -1 ? AppendWait::durable : AppendWait::accepted;
         kafka::ProduceResponse& resp = pending->response;
         // Appends answering later fill their entries in place: no entry may move.
         resp.responses.reserve(req.topic_data.size());
@@ -277,7 +255,7 @@ void register_produce(kafka::Dispatcher& d, Broker& broker) {
                 if (!valid_acks) pr.error_code = code(ErrorCode::invalid_required_acks);
                 else if (req.transactional_id) pr.error_code = code(ErrorCode::transactional_id_not_found);
                 else if (found.error != ErrorCode::none) pr.error_code = code(found.error);
-                else if (produce_partition(broker, *found.topic, ex->version(), p, pr, pending)) continue;
+                else if (produce_partition(broker, *found.topic, ex->version(), wait, p, pr, pending)) continue;
                 log_error(*ex, {t.name, p.index}, pr);
             }
         }

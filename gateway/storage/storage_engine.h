@@ -83,6 +83,12 @@ struct TimestampOffset {
 // When appends become durable.  acks=-1 is answered once an append is as durable as this says.
 enum class FsyncPolicy : uint8_t { never, every_batch, interval };
 
+// What an append is answered after: acks=1 → `accepted`, the storage holds the records (SeaweedMQ: in
+// the broker's memory, lost should the broker stop before it flushes); acks=-1 → `durable`, the records
+// survive a restart of the storage's servers (SeaweedMQ: flushed to the filer).  file:// and memory://
+// answer both alike, after the fsync policy.
+enum class AppendWait : uint8_t { accepted, durable };
+
 struct StorageOptions {
     FsyncPolicy fsync = FsyncPolicy::interval;
     int64_t fsync_interval_ms = 1000;
@@ -114,9 +120,11 @@ public:
     // before this returns, and appends to one partition keep the order of these calls.  Engines whose
     // appends wait for a remote acknowledgement (seaweedmq://) return once the records are on their way,
     // so that the next produce request need not wait for the previous one's acknowledgement; the
-    // default appends at once.
+    // default appends at once.  `wait` says what `done` waits for (AppendWait).
     using AppendDone = std::function<void(const AppendResult&)>;
-    virtual void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendDone done) {
+    virtual void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendWait wait,
+                                      AppendDone done) {
+        (void)wait;   // appends here are as durable as the fsync policy makes them either way
         done(append_batches(tp, batches));
     }
 

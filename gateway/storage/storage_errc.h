@@ -14,6 +14,7 @@ enum class StorageErrc : uint8_t {
     corrupt_message,           // a batch failed validation (bad CRC, bad framing)
     invalid_record,            // e.g. a non-v2 batch given to append_batches
     storage_error,             // I/O failure: KAFKA_STORAGE_ERROR
+    timed_out,                 // not durable in time (acks=-1): REQUEST_TIMED_OUT
 };
 
 } // namespace gateway

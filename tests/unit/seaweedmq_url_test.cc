@@ -13,6 +13,16 @@ TEST(SeaweedMqUrl, MasterHttpPortMeansGrpcPortPlus10000) {
     EXPECT_EQ(u.master, "master.local:9333");
     EXPECT_EQ(u.master_grpc, "master.local:19333");
     EXPECT_EQ(u.namespace_, "kafka");
+    EXPECT_TRUE(u.acks_all_flushed);   // acks=all waits for the flush unless told otherwise
+}
+
+TEST(SeaweedMqUrl, AcksAllWaitsForTheFlushOrTheBuffer) {
+    EXPECT_TRUE(parse_seaweedmq_url("seaweedmq://h:9333?acks_all=flushed").acks_all_flushed);
+    auto u = parse_seaweedmq_url("seaweedmq://h:9333?namespace=n&acks_all=buffered");
+    EXPECT_FALSE(u.acks_all_flushed);
+    EXPECT_EQ(u.namespace_, "n");
+    EXPECT_THROW(parse_seaweedmq_url("seaweedmq://h:9333?acks_all=yes"), std::runtime_error);
+    EXPECT_THROW(parse_seaweedmq_url("seaweedmq://h:9333?acks_all="), std::runtime_error);
 }
 
 TEST(SeaweedMqUrl, ExplicitGrpcPortAndNamespace) {

@@ -311,9 +311,59 @@ bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Li
         error = "cannot list " + dir;
         return false;
     }
+    // weed 4.48 writes no offset_max on a partition's first file: its last offset is read from it.
+    for (Listed& f : files)
+        if (f.max < 0 && f.size > 0 && !scan_max(dir + "/" + f.name, f.size, f.max, error)) return false;
     std::lock_guard lock(mutex_);
     if (listings_.size() >= max_cursor_files && !listings_.contains(dir)) listings_.clear();
     listings_[dir] = {now, end_of(files), files};
+    return true;
+}
+
+bool FlushedLogReader::scan_max(const std::string& path, uint64_t size, int64_t& max, std::string& error) {
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = scanned_.find(path); it != scanned_.end() && it->second.first == size) {
+            max = it->second.second;
+            return true;
+        }
+    }
+    const std::string http = cluster_.filer_http();
+    if (http.empty()) {
+        error = "no filer known";
+        return false;
+    }
+    max = -1;
+    std::string chunk;
+    FlushedMessage m;
+    uint64_t position = 0, want = max_chunk;
+    while (position < size) {
+        if (!http_get(http, path, file_read_timeout, chunk, error, {position, std::min(want, size - position)})) return false;
+        size_t at = 0;
+        bool grown = false;
+        for (;;) {
+            const size_t entry_at = at;
+            const LogEntryStep step = next_log_entry(chunk, at, m, error);
+            if (step == LogEntryStep::error) {
+                error = path + ": " + error + " (from byte " + std::to_string(position) + ")";
+                return false;
+            }
+            if (step == LogEntryStep::need_more) {
+                if (entry_at == 0 && chunk.size() >= 4) {   // one entry larger than the chunk
+                    const uint64_t need = 4 + uint64_t{load_be32(reinterpret_cast<const uint8_t*>(chunk.data()))};
+                    grown = need > want && need <= size - position;
+                    if (grown) want = need;
+                }
+                break;
+            }
+            max = std::max(max, m.offset);
+        }
+        if (at == 0 && !grown) break;   // no whole entry left (a file cut since listed)
+        position += at;
+    }
+    std::lock_guard lock(mutex_);
+    if (scanned_.size() >= max_cursor_files) scanned_.clear();
+    scanned_[path] = {size, max};
     return true;
 }
 

@@ -11,7 +11,8 @@
 // the log files, named by flush time (UTC "2006-01-02-15-04-05", so name order is time order), each a
 // sequence of a 4-byte big-endian length and a filer_pb.LogEntry (ts_ns, key, data = value, offset).
 // Files whose offset_max attribute (8-byte big-endian) is below the wanted offset are skipped without
-// reading (offset_min is not used: weed 4.48 writes a wrong one into a partition's first file).  File
+// reading (offset_min is not used: weed 4.48 writes a wrong one into a partition's first file, and no
+// offset_max there, so that file's highest offset is read from the file once).  File
 // contents come from the filer's HTTP interface (ranged GETs of the file's path), which puts together
 // the file's chunks from the volume servers.
 #pragma once
@@ -104,6 +105,9 @@ private:
     // `offset` >= 0 a listing younger than max_listing_age whose files reach past `offset` is reused.
     bool list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error,
               int64_t offset = -1);
+    // The highest offset in a file that has no offset_max attribute, read from the file (remembered
+    // by path and size).
+    bool scan_max(const std::string& path, uint64_t size, int64_t& max, std::string& error);
     uint64_t start_position(const std::string& path, uint64_t size, int64_t offset);
     void note_position(const std::string& path, uint64_t size, int64_t offset, uint64_t position);
 
@@ -112,6 +116,7 @@ private:
     uint64_t uses_ = 0;
     std::map<std::string, Checkpoints> checkpoints_;   // by path, the least recently used dropped first
     std::map<std::string, std::string> dirs_;          // partition (ns/topic/version/range) → its directory
+    std::map<std::string, std::pair<uint64_t, int64_t>> scanned_;   // scan_max: path → (size, highest offset)
     struct Listing {
         std::chrono::steady_clock::time_point at;
         int64_t end = 0;   // one past the highest offset_max

@@ -83,6 +83,7 @@
 #include <cstdlib>
 #include <deque>
 #include <functional>
+#include <list>
 #include <future>
 #include <shared_mutex>
 #include <stdexcept>
@@ -106,6 +107,7 @@ constexpr auto data_timeout = std::chrono::seconds(30);
 constexpr auto topic_cache_ttl = std::chrono::seconds(5);
 constexpr int32_t max_fetch_messages = 10000;
 constexpr auto flushed_relist_interval = std::chrono::seconds(1);   // while reading past the flushed files
+constexpr auto flush_poll_interval = std::chrono::milliseconds(50);   // while acks=all appends wait for a flush
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -196,6 +198,10 @@ public:
         std::lock_guard lock(mutex_);
         return broken_ || closing_;
     }
+
+    // Set once the stream has ended other than by begin_close(): a broker that stopped, restarted or
+    // failed.  What it had acknowledged but not flushed may be gone (acks=all waits on it fail).
+    std::shared_ptr<const std::atomic<bool>> lost_flag() const { return lost_; }
 
     using Done = std::function<void(const Result&)>;
 
@@ -350,6 +356,7 @@ private:
             broken_ = true;
             error_ = error;
             failed.swap(queue_);
+            if (!closing_) *lost_ = true;
         }
         for (const auto& w : failed) finish(*w, false, error);
         std::lock_guard lock(mutex_);
@@ -368,6 +375,7 @@ private:
     bool broken_ = false;
     std::string error_;
     bool closing_ = false;      // half-closed by begin_close()
+    std::shared_ptr<std::atomic<bool>> lost_ = std::make_shared<std::atomic<bool>>(false);
     bool ended_ = false;        // the stream has ended (status received)
     std::condition_variable ended_cv_;
     std::thread reader_;
@@ -440,6 +448,7 @@ public:
         metadata_.replay_pending();
         watchdog_ = std::thread([this] { watch_acknowledgements(); });
         notifier_ = std::thread([this] { report_appends(); });
+        flush_watcher_ = std::thread([this] { watch_flushes(); });
     }
 
     ~SeaweedMqEngine() override {
@@ -448,6 +457,12 @@ public:
             stopping_ = true;
         }
         watchdog_cv_.notify_all();
+        {
+            std::lock_guard lock(durable_mutex_);
+            durable_stopping_ = true;
+        }
+        durable_cv_.notify_all();
+        flush_watcher_.join();
         watchdog_.join();
         notifier_.join();
     }
@@ -554,11 +569,12 @@ public:
     AppendResult append_batches(const TopicPartition& tp, std::span<const uint8_t> batches) override {
         std::promise<AppendResult> result;
         std::future<AppendResult> answered = result.get_future();
-        append_batches_async(tp, batches, [&result](const AppendResult& r) { result.set_value(r); });
+        append_batches_async(tp, batches, AppendWait::accepted, [&result](const AppendResult& r) { result.set_value(r); });
         return answered.get();   // the watchdog fails an append the broker never acknowledges
     }
 
-    void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendDone done) override {
+    void append_batches_async(const TopicPartition& tp, std::span<const uint8_t> batches, AppendWait wait,
+                              AppendDone done) override {
         std::shared_ptr<TopicState> t = topic(tp.topic);
         if (!t || tp.partition < 0 || tp.partition >= t->info.partitions) return done({StorageErrc::unknown_topic_or_partition});
         const bool log_append_time = t->info.config.log_append_time;
@@ -592,7 +608,9 @@ public:
                 continue;
             }
             // A failed append is not retried here: its records may have been stored; the client decides.
-            publisher->publish_async(records, [this, t, tp, result, done = std::move(done)](const Publisher::Result& r) mutable {
+            const bool flushed = wait == AppendWait::durable && url_.acks_all_flushed;
+            publisher->publish_async(records, [this, t, tp, result, flushed, lost = publisher->lost_flag(),
+                                               done = std::move(done)](const Publisher::Result& r) mutable {
                 if (!r.ok) {
                     drop_routes(*t);
                     log_storage("seaweedmq: append to " + tp.topic + "-" + std::to_string(tp.partition) +
@@ -617,6 +635,7 @@ public:
                 ps.acknowledged({r.last, r.last_ts_ns, r.last_digest});
                 ps.saw_high_watermark(r.last + 1);
                 notify(tp, r.last + 1);
+                if (flushed) return await_flush({t, tp, r.last, std::move(lost), Clock::now() + data_timeout, result, std::move(done)});
                 done(result);
             });
             return;
@@ -1136,6 +1155,87 @@ private:
         return {StorageErrc::none, offset, stored_timestamp_ms({m.key(), m.value(), m.ts_ns()})};
     }
 
+    // acks=all appends (?acks_all=flushed) waiting for the broker to flush their records to the filer.
+    struct DurableWait {
+        std::shared_ptr<TopicState> topic;
+        TopicPartition tp;
+        int64_t last = 0;                                // the append's last offset
+        std::shared_ptr<const std::atomic<bool>> lost;   // of the publish stream that stored it
+        Clock::time_point deadline;
+        AppendResult result;
+        AppendDone done;
+    };
+
+    void await_flush(DurableWait w) {
+        {
+            std::lock_guard lock(durable_mutex_);
+            durable_.push_back(std::move(w));
+        }
+        durable_cv_.notify_all();
+    }
+
+    // While appends wait for the flush: every flush_poll_interval, lists each such partition's flushed
+    // files and answers the appends they cover.  An append whose publish stream ended before (a broker
+    // that stopped: what it had not flushed may be lost) fails with storage_error, one not flushed within
+    // data_timeout with timed_out; clients retry both.  The stream is checked after the listing, so a
+    // listing that shows the offsets was made while the broker that acknowledged them still held them,
+    // never by a restarted broker that numbered other records with them.  At shutdown flush() has
+    // closed the streams, which makes the broker flush; one more listing answers what it flushed.
+    void watch_flushes() {
+        std::unique_lock lock(durable_mutex_);
+        for (;;) {
+            durable_cv_.wait(lock, [&] { return durable_stopping_ || !durable_.empty(); });
+            if (durable_.empty()) return;   // stopping, nothing left
+            const bool last_round = durable_stopping_;
+            std::map<TopicPartition, std::shared_ptr<TopicState>> partitions;
+            for (const DurableWait& w : durable_) partitions.emplace(w.tp, w.topic);
+            lock.unlock();
+            std::map<TopicPartition, int64_t> ends;
+            for (const auto& [tp, t] : partitions) {
+                std::string error;
+                int64_t end = 0;
+                if (std::optional<Route> route = route_for(*t, tp.partition);
+                    route && flushed_.flushed_end(flushed_partition(*route, tp), end, error)) {
+                    ends[tp] = end;
+                    t->partitions[static_cast<size_t>(tp.partition)]->flushed_end = end;
+                } else if (since(last_flush_list_error_ns_) >= std::chrono::seconds(10)) {
+                    last_flush_list_error_ns_ = steady_ns();
+                    log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
+                                ": cannot list the flushed files (acks=all appends wait): " +
+                                (error.empty() ? "no leader known" : error));
+                }
+            }
+            const auto now = Clock::now();
+            std::vector<std::pair<AppendDone, AppendResult>> answers;
+            std::map<TopicPartition, int64_t> lost_from;   // for one log line per partition
+            lock.lock();
+            for (auto it = durable_.begin(); it != durable_.end();) {
+                auto end = ends.find(it->tp);
+                if (*it->lost) {
+                    int64_t& from = lost_from.try_emplace(it->tp, it->last).first->second;
+                    from = std::min(from, it->last);
+                    answers.emplace_back(std::move(it->done), AppendResult{StorageErrc::storage_error});
+                } else if (end != ends.end() && it->last < end->second) {
+                    answers.emplace_back(std::move(it->done), it->result);
+                } else if (now >= it->deadline || last_round) {
+                    answers.emplace_back(std::move(it->done), AppendResult{StorageErrc::timed_out});
+                } else {
+                    ++it;
+                    continue;
+                }
+                it = durable_.erase(it);
+            }
+            lock.unlock();
+            for (const auto& [tp, from] : lost_from)
+                log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
+                            ": the publish stream ended before the broker flushed offset " + std::to_string(from) +
+                            " on: those acks=all appends fail (the broker may have lost them; clients retry)");
+            for (auto& [done, result] : answers) done(result);
+            lock.lock();
+            if (!last_round) durable_cv_.wait_for(lock, flush_poll_interval, [&] { return durable_stopping_; });
+        }
+    }
+
     // Appends are reported to the listener on the notifier thread, not on the publish stream's reader
     // thread that learns of them: the listener wakes long-poll fetches, which then read from the broker,
     // and acknowledgements must not wait for that.  Reports to one partition are merged while they wait.
@@ -1183,6 +1283,12 @@ private:
     std::map<std::string, TopicConfig> created_configs_;   // the settings of topics this gateway created
     std::mutex listener_mutex_;
     std::shared_ptr<const AppendListener> listener_;
+    std::mutex durable_mutex_;
+    std::condition_variable durable_cv_;
+    bool durable_stopping_ = false;
+    std::list<DurableWait> durable_;
+    int64_t last_flush_list_error_ns_ = 0;   // watch_flushes' thread only
+    std::thread flush_watcher_;
 };
 
 } // namespace

@@ -77,9 +77,14 @@ SeaweedMqUrl parse_seaweedmq_url(std::string_view url) {
                 throw std::runtime_error("storage URL '" + whole + "': namespace '" + std::string(value) +
                                          "' must be 1 to 200 of [a-zA-Z0-9._-]");
             out.namespace_ = std::string(value);
+        } else if (name == "acks_all") {
+            if (value != "flushed" && value != "buffered")
+                throw std::runtime_error("storage URL '" + whole + "': acks_all must be flushed or buffered, not '" +
+                                         std::string(value) + "'");
+            out.acks_all_flushed = value == "flushed";
         } else {
             throw std::runtime_error("storage URL '" + whole + "': unknown parameter '" + std::string(name) +
-                                     "' (known: namespace)");
+                                     "' (known: namespace, acks_all)");
         }
     }
     return out;
