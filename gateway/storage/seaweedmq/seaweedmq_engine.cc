@@ -36,7 +36,11 @@
 // records without waiting (several appends may be in flight on one stream) and returns once the broker
 // acknowledged each of them.  A broken stream fails the appends waiting on it (storage_error) and is
 // replaced on the next append.  SeaweedMQ acknowledges a message once it is in the broker's log buffer,
-// which it flushes to the filer every few seconds (mq.broker -logFlushInterval) and on shutdown.
+// which it flushes to the filer every -logFlushInterval seconds (mq.broker, default 5) and when a
+// partition is unloaded, but not when the broker is stopped: a stopped 4.48 broker loses what it had not
+// flushed.  So an acks=all append (AppendWait::durable, with ?acks_all=flushed, the default) is answered
+// only once the partition's flushed files hold its last offset (watch_flushes); acks=1 is answered on the
+// broker's acknowledgement, as Kafka answers acks=1 from the leader alone.
 //
 // Metadata (committed offsets, groups): filer entries, filer_metadata_store.h.
 //
