@@ -639,7 +639,9 @@ public:
                 ps.acknowledged({r.last, r.last_ts_ns, r.last_digest});
                 ps.saw_high_watermark(r.last + 1);
                 notify(tp, r.last + 1);
-                if (flushed) return await_flush({t, tp, r.last, std::move(lost), Clock::now() + data_timeout, result, std::move(done)});
+                if (flushed)
+                    return await_flush({t, tp, {r.last, r.last_ts_ns, r.last_digest}, std::move(lost),
+                                        Clock::now() + data_timeout, result, std::move(done)});
                 done(result);
             });
             return;
@@ -1163,7 +1165,7 @@ private:
     struct DurableWait {
         std::shared_ptr<TopicState> topic;
         TopicPartition tp;
-        int64_t last = 0;                                // the append's last offset
+        PartitionState::Acknowledged last;               // the append's last message
         std::shared_ptr<const std::atomic<bool>> lost;   // of the publish stream that stored it
         Clock::time_point deadline;
         AppendResult result;
@@ -1179,12 +1181,14 @@ private:
     }
 
     // While appends wait for the flush: every flush_poll_interval, lists each such partition's flushed
-    // files and answers the appends they cover.  An append whose publish stream ended before (a broker
-    // that stopped: what it had not flushed may be lost) fails with storage_error, one not flushed within
-    // data_timeout with timed_out; clients retry both.  The stream is checked after the listing, so a
-    // listing that shows the offsets was made while the broker that acknowledged them still held them,
-    // never by a restarted broker that numbered other records with them.  At shutdown flush() has
-    // closed the streams, which makes the broker flush; one more listing answers what it flushed.
+    // files and answers the appends they cover.  The stream is checked after the listing, so a listing
+    // that shows the offsets was made while the broker that acknowledged them still held them, never by a
+    // restarted broker that numbered other records with them.  An append whose publish stream ended
+    // first (a broker that stopped: what it had not flushed is lost) succeeds only if the flushed files
+    // hold its last message at its offset (it was flushed just before); otherwise it fails with
+    // storage_error.  One not flushed within data_timeout fails with timed_out.  Clients retry both.  At
+    // shutdown flush() has closed the streams, which makes the broker flush; one more listing answers
+    // what it flushed.
     void watch_flushes() {
         std::unique_lock lock(durable_mutex_);
         for (;;) {
@@ -1195,12 +1199,14 @@ private:
             for (const DurableWait& w : durable_) partitions.emplace(w.tp, w.topic);
             lock.unlock();
             std::map<TopicPartition, int64_t> ends;
+            std::map<TopicPartition, Route> routes;
             for (const auto& [tp, t] : partitions) {
                 std::string error;
                 int64_t end = 0;
                 if (std::optional<Route> route = route_for(*t, tp.partition);
                     route && flushed_.flushed_end(flushed_partition(*route, tp), end, error)) {
                     ends[tp] = end;
+                    routes.emplace(tp, *route);
                     t->partitions[static_cast<size_t>(tp.partition)]->flushed_end = end;
                 } else if (since(last_flush_list_error_ns_) >= std::chrono::seconds(10)) {
                     last_flush_list_error_ns_ = steady_ns();
@@ -1211,15 +1217,14 @@ private:
             }
             const auto now = Clock::now();
             std::vector<std::pair<AppendDone, AppendResult>> answers;
+            std::vector<DurableWait> lost;                 // their streams ended: checked in the files
             std::map<TopicPartition, int64_t> lost_from;   // for one log line per partition
             lock.lock();
             for (auto it = durable_.begin(); it != durable_.end();) {
                 auto end = ends.find(it->tp);
                 if (*it->lost) {
-                    int64_t& from = lost_from.try_emplace(it->tp, it->last).first->second;
-                    from = std::min(from, it->last);
-                    answers.emplace_back(std::move(it->done), AppendResult{StorageErrc::storage_error});
-                } else if (end != ends.end() && it->last < end->second) {
+                    lost.push_back(std::move(*it));
+                } else if (end != ends.end() && it->last.offset < end->second) {
                     answers.emplace_back(std::move(it->done), it->result);
                 } else if (now >= it->deadline || last_round) {
                     answers.emplace_back(std::move(it->done), AppendResult{StorageErrc::timed_out});
@@ -1230,6 +1235,16 @@ private:
                 it = durable_.erase(it);
             }
             lock.unlock();
+            for (DurableWait& w : lost) {
+                auto route = routes.find(w.tp);
+                if (route != routes.end() && ends[w.tp] > w.last.offset && flushed_holds(route->second, w.tp, w.last)) {
+                    answers.emplace_back(std::move(w.done), w.result);
+                    continue;
+                }
+                int64_t& from = lost_from.try_emplace(w.tp, w.last.offset).first->second;
+                from = std::min(from, w.last.offset);
+                answers.emplace_back(std::move(w.done), AppendResult{StorageErrc::storage_error});
+            }
             for (const auto& [tp, from] : lost_from)
                 log_storage("seaweedmq: " + tp.topic + "-" + std::to_string(tp.partition) +
                             ": the publish stream ended before the broker flushed offset " + std::to_string(from) +
@@ -1238,6 +1253,15 @@ private:
             lock.lock();
             if (!last_round) durable_cv_.wait_for(lock, flush_poll_interval, [&] { return durable_stopping_; });
         }
+    }
+
+    // Whether the flushed files hold `m` at its offset (the same key, value and time).
+    bool flushed_holds(const Route& route, const TopicPartition& tp, const PartitionState::Acknowledged& m) {
+        std::vector<FlushedMessage> found;
+        std::string error;
+        if (!flushed_.read(flushed_partition(route, tp), m.offset, 1, 1, found, error) || found.empty()) return false;
+        const FlushedMessage& f = found.front();
+        return f.offset == m.offset && message_digest(f.key, f.value) == m.digest && std::abs(f.ts_ns - m.ts_ns) < ns_per_ms;
     }
 
     // Appends are reported to the listener on the notifier thread, not on the publish stream's reader
