@@ -9,6 +9,9 @@ namespace {
 
 constexpr int32_t first_version = 7;   // sessions exist from Fetch v7
 constexpr int32_t by_topic_id = 13;    // from v13 topics are named by id
+// How long a forgotten partition counts as set aside (Context::partitions_set_aside): a consumer that
+// paused it does not add it back, and its fetches then wait as usual after this.
+constexpr auto set_aside_limit = std::chrono::seconds(1);
 
 // Partitions are keyed by topic name before v13 and by topic id from v13 (the name is empty then).
 std::string topic_key(bool ids, const std::string& name, const kafka::Uuid& id) {
@@ -34,11 +37,16 @@ struct FetchSessions::Session {
     bool ids = false;           // created at v13+: topics by id
     int32_t next_epoch = 1;
     Clock::time_point last_used;
-    std::vector<Partition> partitions;   // in the order the client added them
+    std::vector<Partition> partitions;   // in the order the client added them, those that returned records last
     std::map<Key, size_t> index;         // into partitions
+
+    // Partitions the client forgot, and when: a consumer forgets a partition while it still holds
+    // records of it, and adds it again once it has used them (set_aside_limit).
+    std::map<Key, Clock::time_point> set_aside;
 
     void upsert(const kafka::FetchRequest::FetchTopic& t, const kafka::FetchRequest::FetchPartition& p) {
         Key key{topic_key(ids, t.topic, t.topic_id), p.partition};
+        set_aside.erase(key);
         auto it = index.find(key);
         if (it != index.end()) {
             partitions[it->second].request = p;
@@ -48,21 +56,29 @@ struct FetchSessions::Session {
         partitions.push_back({t.topic, t.topic_id, p});
     }
 
-    void forget(const kafka::FetchRequest::ForgottenTopic& t) {
+    void forget(const kafka::FetchRequest::ForgottenTopic& t, Clock::time_point now) {
         const std::string key = topic_key(ids, t.topic, t.topic_id);
         bool removed = false;
-        for (int32_t p : t.partitions) removed |= index.erase({key, p}) > 0;
+        for (int32_t p : t.partitions)
+            if (index.erase({key, p}) > 0) {
+                removed = true;
+                set_aside[{key, p}] = now;
+            }
         if (!removed) return;
         std::erase_if(partitions, [&](const Partition& part) {
             return !index.contains({topic_key(ids, part.topic, part.topic_id), part.request.partition});
         });
+        reindex();
+    }
+
+    void reindex() {
         index.clear();
         for (size_t i = 0; i < partitions.size(); ++i)
             index.emplace(Key{topic_key(ids, partitions[i].topic, partitions[i].topic_id), partitions[i].request.partition}, i);
     }
 
-    // Every partition of the session as a full request's topic list, partitions grouped by topic in
-    // the order the topics were first added.
+    // Every partition of the session as a full request's topic list, in the session's order, partitions
+    // grouped by topic in the order of each topic's first partition.
     std::vector<kafka::FetchRequest::FetchTopic> as_request() const {
         std::vector<kafka::FetchRequest::FetchTopic> topics;
         std::map<std::string, size_t> topic_index;
@@ -158,7 +174,9 @@ FetchSessions::Context FetchSessions::begin(kafka::FetchRequest& request, int16_
     // As Kafka: additions and updates first, then what the client forgets.
     for (const auto& t : request.topics)
         for (const auto& p : t.partitions) session->upsert(t, p);
-    for (const auto& f : request.forgotten_topics_data) session->forget(f);
+    for (const auto& f : request.forgotten_topics_data) session->forget(f, now);
+    std::erase_if(session->set_aside, [&](const auto& e) { return now - e.second >= set_aside_limit; });
+    ctx.partitions_set_aside = !session->set_aside.empty();
     session->next_epoch = session->next_epoch == INT32_MAX ? 1 : session->next_epoch + 1;
     session->last_used = now;
     lru_.splice(lru_.end(), lru_, it->second.lru);
@@ -192,8 +210,28 @@ void FetchSessions::finish(const Context& ctx, kafka::FetchResponse& response) c
             return ctx.incremental && !news;
         });
     }
-    if (ctx.incremental)
-        std::erase_if(response.responses, [](const auto& t) { return t.partitions.empty(); });
+    if (!ctx.incremental) return;
+    std::erase_if(response.responses, [](const auto& t) { return t.partitions.empty(); });
+    // As Kafka: partitions that returned records move to the end of the session, so the next read
+    // starts with the others; when an answer is cut at the request's max_bytes, the partitions first in
+    // line are not the only ones ever served.
+    std::vector<size_t> moved;
+    for (const auto& t : response.responses) {
+        const std::string key = topic_key(session.ids, t.topic, t.topic_id);
+        for (const auto& p : t.partitions)
+            if (p.records && !p.records->empty())
+                if (auto it = session.index.find({key, p.partition_index}); it != session.index.end()) moved.push_back(it->second);
+    }
+    if (moved.empty()) return;
+    std::vector<bool> is_moved(session.partitions.size());
+    for (size_t i : moved) is_moved[i] = true;
+    std::vector<Session::Partition> order;
+    order.reserve(session.partitions.size());
+    for (size_t i = 0; i < session.partitions.size(); ++i)
+        if (!is_moved[i]) order.push_back(std::move(session.partitions[i]));
+    for (size_t i : moved) order.push_back(std::move(session.partitions[i]));
+    session.partitions = std::move(order);
+    session.reindex();
 }
 
 } // namespace gateway

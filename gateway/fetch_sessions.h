@@ -55,13 +55,19 @@ public:
         int32_t session_id = 0;              // the session id to answer with
         bool incremental = false;            // finish() filters the response
         std::shared_ptr<Session> session;    // null: no session (sessionless, or the cache is full)
+        // The client forgot partitions of the session within the last second without adding them
+        // back: a consumer does that while it still holds records of them, and it cannot fetch them
+        // again while this request is unanswered.  The handler then cuts a long poll short
+        // (handlers/fetch.cc).
+        bool partitions_set_aside = false;
     };
 
     // Applies `request` (decoded at `version`) to the cache; for incremental requests rewrites
     // request.topics to every partition of the session, with the fetch positions it holds.
     Context begin(kafka::FetchRequest& request, int16_t version, Clock::time_point now = Clock::now());
     // Records what `response` tells the client about each partition and, for incremental fetches,
-    // drops the partitions (and topics) with nothing new.  Sets response.session_id.
+    // drops the partitions (and topics) with nothing new and moves those that returned records to the
+    // end of the session's order (as Kafka does).  Sets response.session_id.
     void finish(const Context& context, kafka::FetchResponse& response) const;
 
     size_t size() const;

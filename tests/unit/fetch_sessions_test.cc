@@ -136,6 +136,63 @@ TEST(FetchSessions, ForgottenPartitionsLeaveTheSession) {
     EXPECT_EQ(iresp.responses[0].topic, "c");
 }
 
+TEST(FetchSessions, PartitionsThatReturnedRecordsMoveToTheEnd) {
+    // As Kafka: the next read starts with the partitions that returned nothing last time.
+    FetchSessions cache;
+    auto full = request(0, 0, {{"a", {part(0, 0), part(1, 0), part(2, 0)}}});
+    auto ctx = cache.begin(full, 12);
+    auto resp = answer(full, 5);
+    cache.finish(ctx, resp);
+
+    auto inc = request(ctx.session_id, 1, {});
+    auto ictx = cache.begin(inc, 12);
+    ASSERT_EQ(partitions(inc), 3u);
+    auto iresp = answer(inc, 5);
+    static const uint8_t data[] = {1, 2, 3};
+    iresp.responses[0].partitions[0].records = kafka::Bytes::copy_of(std::span<const uint8_t>(data, sizeof data));   // a-0
+    cache.finish(ictx, iresp);
+
+    auto next = request(ctx.session_id, 2, {});
+    cache.begin(next, 12);
+    ASSERT_EQ(partitions(next), 3u);
+    EXPECT_EQ(next.topics[0].partitions[0].partition, 1);
+    EXPECT_EQ(next.topics[0].partitions[1].partition, 2);
+    EXPECT_EQ(next.topics[0].partitions[2].partition, 0);
+}
+
+TEST(FetchSessions, ForgottenPartitionsCountAsSetAsideUntilAddedBackOrForASecond) {
+    FetchSessions cache;
+    const auto t0 = Clock::now();
+    auto full = request(0, 0, {{"a", {part(0, 0), part(1, 0)}}});
+    auto ctx = cache.begin(full, 12, t0);
+    EXPECT_FALSE(ctx.partitions_set_aside);
+    auto resp = answer(full, 5);
+    cache.finish(ctx, resp);
+
+    // The consumer holds a-0's records: it forgets a-0 and asks for a-1 only.
+    auto inc = request(ctx.session_id, 1, {});
+    auto& f = inc.forgotten_topics_data.emplace_back();
+    f.topic = "a";
+    f.partitions = {0};
+    auto ictx = cache.begin(inc, 12, t0);
+    EXPECT_TRUE(ictx.partitions_set_aside);
+
+    auto still = request(ctx.session_id, 2, {});
+    EXPECT_TRUE(cache.begin(still, 12, t0 + std::chrono::milliseconds(900)).partitions_set_aside);
+
+    auto back = request(ctx.session_id, 3, {{"a", {part(0, 5)}}});   // used up, fetched again
+    EXPECT_FALSE(cache.begin(back, 12, t0 + std::chrono::milliseconds(950)).partitions_set_aside);
+
+    // One forgotten and never added back (a paused partition) stops counting after a second.
+    auto paused = request(ctx.session_id, 4, {});
+    auto& pf = paused.forgotten_topics_data.emplace_back();
+    pf.topic = "a";
+    pf.partitions = {1};
+    EXPECT_TRUE(cache.begin(paused, 12, t0 + std::chrono::seconds(2)).partitions_set_aside);
+    auto later = request(ctx.session_id, 5, {});
+    EXPECT_FALSE(cache.begin(later, 12, t0 + std::chrono::seconds(3)).partitions_set_aside);
+}
+
 TEST(FetchSessions, EpochAndIdErrors) {
     FetchSessions cache;
     auto full = request(0, 0, {{"a", {part(0, 0)}}});
