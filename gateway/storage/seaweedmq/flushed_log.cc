@@ -42,6 +42,26 @@ int64_t offset_attribute(const filer_pb::Entry& e, const char* name) {
     return static_cast<int64_t>(v);
 }
 
+// One step through `chunk`, the bytes of a log file from some position on, `left` bytes of the file
+// from that position: `entry` (in `m`, `at` moved past it); `end` when the chunk holds no more whole
+// entries; `grown` when its first entry is larger than the chunk but fits in the file (`want`, the
+// bytes to read at a time, is raised to hold it); `error`.
+enum class ChunkStep { entry, end, grown, error };
+ChunkStep next_in_chunk(std::string_view chunk, size_t& at, FlushedMessage& m, uint64_t left, uint64_t& want,
+                        std::string& error) {
+    const size_t entry_at = at;
+    switch (next_log_entry(chunk, at, m, error)) {
+    case LogEntryStep::entry: return ChunkStep::entry;
+    case LogEntryStep::error: return ChunkStep::error;
+    case LogEntryStep::need_more: break;
+    }
+    if (entry_at != 0 || chunk.size() < 4) return ChunkStep::end;
+    const uint64_t need = 4 + uint64_t{load_be32(reinterpret_cast<const uint8_t*>(chunk.data()))};
+    if (need <= want || need > left) return ChunkStep::end;   // larger than the file: not all flushed
+    want = need;
+    return ChunkStep::grown;
+}
+
 // A flushed log file's name: "2006-01-02-15-04-05" (digits and dashes, 19 characters).
 bool is_log_file_name(std::string_view name) {
     if (name.size() != 19) return false;
@@ -342,20 +362,13 @@ bool FlushedLogReader::scan_max(const std::string& path, uint64_t size, int64_t&
         size_t at = 0;
         bool grown = false;
         for (;;) {
-            const size_t entry_at = at;
-            const LogEntryStep step = next_log_entry(chunk, at, m, error);
-            if (step == LogEntryStep::error) {
+            const ChunkStep step = next_in_chunk(chunk, at, m, size - position, want, error);
+            if (step == ChunkStep::error) {
                 error = path + ": " + error + " (from byte " + std::to_string(position) + ")";
                 return false;
             }
-            if (step == LogEntryStep::need_more) {
-                if (entry_at == 0 && chunk.size() >= 4) {   // one entry larger than the chunk
-                    const uint64_t need = 4 + uint64_t{load_be32(reinterpret_cast<const uint8_t*>(chunk.data()))};
-                    grown = need > want && need <= size - position;
-                    if (grown) want = need;
-                }
-                break;
-            }
+            grown = step == ChunkStep::grown;
+            if (step != ChunkStep::entry) break;
             max = std::max(max, m.offset);
         }
         if (at == 0 && !grown) break;   // no whole entry left (a file cut since listed)
@@ -409,20 +422,13 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
             bool first = true, grown = false;
             for (;;) {
                 const size_t entry_at = at;
-                const LogEntryStep step = next_log_entry(chunk, at, m, error);
-                if (step == LogEntryStep::error) {
+                const ChunkStep step = next_in_chunk(chunk, at, m, f.size - position, want, error);
+                if (step == ChunkStep::error) {
                     error = path + ": " + error + " (from byte " + std::to_string(position) + ")";
                     return false;
                 }
-                if (step == LogEntryStep::need_more) {
-                    if (entry_at == 0 && chunk.size() >= 4) {   // one entry larger than the chunk
-                        const uint64_t size = 4 + uint64_t{load_be32(reinterpret_cast<const uint8_t*>(chunk.data()))};
-                        if (size > f.size - position) return true;   // cut short: not all flushed
-                        want = size;
-                        grown = true;
-                    }
-                    break;
-                }
+                grown = step == ChunkStep::grown;
+                if (step != ChunkStep::entry) break;
                 if (first) note_position(path, f.size, m.offset, position + entry_at);
                 first = false;
                 if (m.offset < next) continue;
