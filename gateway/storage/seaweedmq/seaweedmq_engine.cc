@@ -87,8 +87,8 @@
 #include <cstdlib>
 #include <deque>
 #include <functional>
-#include <list>
 #include <future>
+#include <list>
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
@@ -764,6 +764,13 @@ public:
         for (const auto& p : open) p->begin_close();
         const auto deadline = Clock::now() + control_timeout;
         for (const auto& p : open) p->wait_closed(deadline);
+        // acks=all appends still waiting are answered now, while what their answers reach (the producer
+        // states, the connections) still exists: one more listing finds what the broker flushed as it let
+        // go of the partitions, the rest fails.
+        std::unique_lock lock(durable_mutex_);
+        durable_draining_ = true;
+        durable_cv_.notify_all();
+        durable_cv_.wait_until(lock, deadline + control_timeout, [&] { return durable_.empty() && !durable_answering_; });
     }
 
 private:
@@ -1194,7 +1201,8 @@ private:
         for (;;) {
             durable_cv_.wait(lock, [&] { return durable_stopping_ || !durable_.empty(); });
             if (durable_.empty()) return;   // stopping, nothing left
-            const bool last_round = durable_stopping_;
+            const bool last_round = durable_stopping_ || durable_draining_;
+            durable_answering_ = true;
             std::map<TopicPartition, std::shared_ptr<TopicState>> partitions;
             for (const DurableWait& w : durable_) partitions.emplace(w.tp, w.topic);
             lock.unlock();
@@ -1251,7 +1259,10 @@ private:
                             " on: those acks=all appends fail (the broker may have lost them; clients retry)");
             for (auto& [done, result] : answers) done(result);
             lock.lock();
-            if (!last_round) durable_cv_.wait_for(lock, flush_poll_interval, [&] { return durable_stopping_; });
+            durable_answering_ = false;
+            durable_cv_.notify_all();   // flush() waits for the last answers
+            if (!last_round)
+                durable_cv_.wait_for(lock, flush_poll_interval, [&] { return durable_stopping_ || durable_draining_; });
         }
     }
 
@@ -1314,6 +1325,8 @@ private:
     std::mutex durable_mutex_;
     std::condition_variable durable_cv_;
     bool durable_stopping_ = false;
+    bool durable_draining_ = false;    // flush(): answer every wait in one more round
+    bool durable_answering_ = false;   // watch_flushes is between taking waits and answering them
     std::list<DurableWait> durable_;
     int64_t last_flush_list_error_ns_ = 0;   // watch_flushes' thread only
     std::thread flush_watcher_;
