@@ -1,6 +1,7 @@
 // The coordinator's handlers at every version they declare: each request is encoded at that version,
 // dispatched to a Broker over memory:// storage, and the response decoded at the same version, so a
-// field set where the version cannot carry it (an EncodeError) or a wrong shape shows up here.
+// field set where the version cannot carry it (an EncodeError) or a wrong shape shows up here.  Also
+// Produce's rule of one idempotent batch per partition, with the same harness.
 #include "gateway/broker.h"
 #include "generated/delete_groups_request.h"
 #include "generated/delete_groups_response.h"
@@ -22,9 +23,12 @@
 #include "generated/offset_delete_response.h"
 #include "generated/offset_fetch_request.h"
 #include "generated/offset_fetch_response.h"
+#include "generated/produce_request.h"
+#include "generated/produce_response.h"
 #include "generated/sync_group_request.h"
 #include "generated/sync_group_response.h"
 #include "runtime/log.h"
+#include "runtime/record_batch.h"
 
 #include <gtest/gtest.h>
 
@@ -109,6 +113,47 @@ protected:
         return decode<Response>(*ex, version, flexible ? 1 : 0);
     }
 };
+
+kafka::Bytes batch_of(int64_t producer_id, int32_t base_sequence, int records) {
+    kafka::RecordBatchBuilder b({.producer_id = producer_id, .producer_epoch = producer_id >= 0 ? 0 : -1,
+                                 .base_sequence = producer_id >= 0 ? base_sequence : -1});
+    for (int i = 0; i < records; ++i) b.append(1000 + i, std::nullopt, kafka::Bytes::copy_of("v"));
+    return b.build();
+}
+
+kafka::Bytes concatenated(const kafka::Bytes& a, const kafka::Bytes& b) {
+    std::vector<uint8_t> both(a.data(), a.data() + a.size());
+    both.insert(both.end(), b.data(), b.data() + b.size());
+    return kafka::Bytes::copy_of(std::span<const uint8_t>(both));
+}
+
+TEST_F(GroupHandlers, ProduceTakesOneIdempotentBatchPerPartition) {
+    // As Kafka: an idempotent producer's batches are checked one per partition per request; a request
+    // with two for one partition is INVALID_RECORD and stores nothing.  Plain batches may come several.
+    auto produce = [&](const kafka::Bytes& records) {
+        kafka::ProduceRequest req;
+        req.acks = -1;
+        req.timeout_ms = 1000;
+        auto& t = req.topic_data.emplace_back();
+        t.name = "t";
+        auto& p = t.partition_data.emplace_back();
+        p.index = 0;
+        p.records = records;
+        auto resp = call<kafka::ProduceRequest, kafka::ProduceResponse>(req, 9);
+        return resp.responses.at(0).partition_responses.at(0);
+    };
+    auto two = produce(concatenated(batch_of(7, 0, 2), batch_of(7, 2, 1)));
+    EXPECT_EQ(two.error_code, code(ErrorCode::invalid_record));
+    EXPECT_EQ(broker->storage().offsets({"t", 0}).high_watermark, 0);
+
+    auto one = produce(batch_of(7, 0, 2));
+    EXPECT_EQ(one.error_code, 0);
+    EXPECT_EQ(one.base_offset, 0);
+    auto plain = produce(concatenated(batch_of(-1, 0, 1), batch_of(-1, 0, 1)));
+    EXPECT_EQ(plain.error_code, 0);
+    EXPECT_EQ(plain.base_offset, 2);
+    EXPECT_EQ(broker->storage().offsets({"t", 0}).high_watermark, 4);
+}
 
 TEST_F(GroupHandlers, FindCoordinatorEveryVersion) {
     for (int16_t v = 0; v <= 6; ++v) {
