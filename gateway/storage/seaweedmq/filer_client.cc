@@ -64,9 +64,10 @@ bool FilerClient::remove(const std::string& dir, const std::string& name) {
 }
 
 bool FilerClient::list(const std::string& dir, const std::string& prefix,
-                       const std::function<void(const filer_pb::Entry&)>& each, bool with_directories) {
+                       const std::function<void(const filer_pb::Entry&)>& each, bool with_directories,
+                       const std::string& start_from) {
     if (!stub_) return false;
-    std::string start;
+    std::string start = start_from;
     bool inclusive = true;
     for (;;) {
         grpc::ClientContext ctx;

@@ -22,9 +22,9 @@ public:
     // Removes dir/name (and its data); a missing entry counts as removed.
     bool remove(const std::string& dir, const std::string& name);
     // Every file of dir whose name starts with prefix, in name order, paged; with_directories: the
-    // subdirectories too.  A missing dir lists nothing.
+    // subdirectories too; start_from: only names from it on (it included).  A missing dir lists nothing.
     bool list(const std::string& dir, const std::string& prefix, const std::function<void(const filer_pb::Entry&)>& each,
-              bool with_directories = false);
+              bool with_directories = false, const std::string& start_from = "");
 
 private:
     std::unique_ptr<filer_pb::SeaweedFiler::Stub> stub_;

@@ -27,6 +27,8 @@ constexpr size_t max_cursor_files = 1024;
 // A partition's listing is reused this long by reads of offsets it holds (files are only ever added;
 // offsets past it list again).
 constexpr auto max_listing_age = std::chrono::seconds(1);
+// A partition's directory is listed whole this often; in between only its newest files (list()).
+constexpr auto whole_listing_interval = std::chrono::seconds(60);
 constexpr size_t max_checkpoints_per_file = 4096;
 
 uint32_t load_be32(const uint8_t* p) {
@@ -315,28 +317,41 @@ bool FlushedLogReader::list(const Partition& p, std::string& dir, std::vector<Li
     if (!error.empty()) return false;
     if (dir.empty()) return true;
     const auto now = std::chrono::steady_clock::now();
-    if (offset >= 0) {   // a listing of the last second that holds `offset` will do
+    std::string start_from;   // "": the whole directory
+    auto whole_at = now;
+    {
         std::lock_guard lock(mutex_);
         auto it = listings_.find(dir);
-        if (it != listings_.end() && now - it->second.at < max_listing_age && offset < it->second.end) {
-            files = it->second.files;
-            return true;
+        if (it != listings_.end()) {
+            if (offset >= 0 && now - it->second.at < max_listing_age && offset < it->second.end) {
+                files = it->second.files;   // a listing of the last second that holds `offset` will do
+                return true;
+            }
+            if (!it->second.files.empty() && now - it->second.whole_at < whole_listing_interval) {
+                // From the last file on, that one included: a flush in the same second appends to it.
+                files = it->second.files;
+                start_from = files.back().name;
+                files.pop_back();
+                whole_at = it->second.whole_at;
+            }
         }
     }
+    const size_t known = files.size();
     FilerClient filer(cluster_);
     if (!filer.list(dir, "", [&](const filer_pb::Entry& e) {
             // offset_min is not trusted: weed 4.48 writes a wrong one into a partition's first file.
             if (is_log_file_name(e.name())) files.push_back({e.name(), e.attributes().file_size(), offset_attribute(e, "offset_max")});
-        })) {
+        }, false, start_from)) {
         error = "cannot list " + dir;
         return false;
     }
     // weed 4.48 writes no offset_max on a partition's first file: its last offset is read from it.
-    for (Listed& f : files)
-        if (f.max < 0 && f.size > 0 && !scan_max(dir + "/" + f.name, f.size, f.max, error)) return false;
+    for (size_t i = known; i < files.size(); ++i)
+        if (files[i].max < 0 && files[i].size > 0 && !scan_max(dir + "/" + files[i].name, files[i].size, files[i].max, error))
+            return false;
     std::lock_guard lock(mutex_);
     if (listings_.size() >= max_cursor_files && !listings_.contains(dir)) listings_.clear();
-    listings_[dir] = {now, end_of(files), files};
+    listings_[dir] = {now, whole_at, end_of(files), files};
     return true;
 }
 

@@ -103,6 +103,9 @@ private:
     std::string partition_dir(const Partition& p, std::string& error);
     // The partition's log files in name (= flush time) order; empty `dir`: nothing flushed yet.  With
     // `offset` >= 0 a listing younger than max_listing_age whose files reach past `offset` is reused.
+    // Otherwise only files from the last one listed on are listed again (a partition gains a file per
+    // flush: tens of thousands a day), and the whole directory every whole_listing_interval (files
+    // removed by retention).
     bool list(const Partition& p, std::string& dir, std::vector<Listed>& files, std::string& error,
               int64_t offset = -1);
     // The highest offset in a file that has no offset_max attribute, read from the file (remembered
@@ -119,6 +122,7 @@ private:
     std::map<std::string, std::pair<uint64_t, int64_t>> scanned_;   // scan_max: path → (size, highest offset)
     struct Listing {
         std::chrono::steady_clock::time_point at;
+        std::chrono::steady_clock::time_point whole_at;   // when the directory was last listed whole
         int64_t end = 0;   // one past the highest offset_max
         std::vector<Listed> files;
     };
