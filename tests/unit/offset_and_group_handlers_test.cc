@@ -115,7 +115,7 @@ protected:
 };
 
 kafka::Bytes batch_of(int64_t producer_id, int32_t base_sequence, int records) {
-    kafka::RecordBatchBuilder b({.producer_id = producer_id, .producer_epoch = producer_id >= 0 ? 0 : -1,
+    kafka::RecordBatchBuilder b({.producer_id = producer_id, .producer_epoch = static_cast<int16_t>(producer_id >= 0 ? 0 : -1),
                                  .base_sequence = producer_id >= 0 ? base_sequence : -1});
     for (int i = 0; i < records; ++i) b.append(1000 + i, std::nullopt, kafka::Bytes::copy_of("v"));
     return b.build();
