@@ -69,5 +69,20 @@ TEST(Crc32c, DispatchedMatchesPortableOnRandomData) {
     }
 }
 
+// Long inputs take a multi-lane loop whose lanes are joined at every step: every length from 2 KiB to 13 KiB
+// (one to several steps of it, and every remainder after them) at two alignments, with a seed.
+TEST(Crc32c, DispatchedMatchesPortableAcrossLaneBoundaries) {
+    std::mt19937 rng(777);
+    std::vector<uint8_t> data(13 * 1024 + 8);
+    for (uint8_t& b : data) b = static_cast<uint8_t>(rng());
+    for (size_t align : {0u, 5u}) {
+        for (size_t n = 2 * 1024; n + align <= data.size(); ++n) {
+            const uint8_t* p = data.data() + align;
+            const uint32_t seed = static_cast<uint32_t>(rng());
+            ASSERT_EQ(crc32c(p, n, seed), crc32c_portable(p, n, seed)) << "align " << align << " length " << n;
+        }
+    }
+}
+
 } // namespace
 } // namespace kafka
