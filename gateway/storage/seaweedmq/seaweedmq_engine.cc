@@ -89,6 +89,7 @@
 #include <functional>
 #include <future>
 #include <list>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
@@ -152,8 +153,16 @@ struct OutgoingRecord {
     const std::vector<kafka::RecordHeader>* headers;
 };
 
-// A long-lived PublishMessage stream to the leader of one partition.
-class Publisher {
+// A long-lived PublishMessage stream to the leader of one partition, on gRPC's callback API: writes are
+// queued and started one after the other from OnWriteDone, and each acknowledgement is taken in OnReadDone,
+// on gRPC's own threads.  (With the blocking API a reader thread woke once per acknowledgement, and
+// SeaweedMQ acknowledges every message: thread hand-offs were a third of the gateway's CPU on produce.)
+// The stream keeps itself alive until OnDone; Publisher, the handle the engine holds, cancels it when
+// dropped and waits for OnDone, unless dropped on the stream's own callback thread.  Writes started from
+// the engine's threads (not from a callback) need a hold on the call, so that OnDone cannot come between
+// the decision to write and StartWrite; the hold goes once the stream stops reading.
+class PublishStream final
+    : public grpc::ClientBidiReactor<messaging_pb::PublishMessageRequest, messaging_pb::PublishMessageResponse> {
 public:
     struct Result {
         bool ok = false;
@@ -163,39 +172,42 @@ public:
         uint64_t last_digest = 0;  // message_digest of its key and value
         std::string error;
     };
+    using Done = std::function<void(const Result&)>;
 
-    // Opens the stream and waits for the broker's hello; nullptr (with `error`) when refused.
-    static std::shared_ptr<Publisher> open(const std::shared_ptr<grpc::Channel>& channel, const schema_pb::Topic& topic,
-                                           const schema_pb::Partition& partition, int64_t broker_last_ts_ns,
-                                           std::string& error) {
-        auto p = std::shared_ptr<Publisher>(new Publisher(broker_last_ts_ns));
-        p->stub_ = messaging_pb::SeaweedMessaging::NewStub(channel);
-        p->stream_ = p->stub_->PublishMessage(&p->ctx_);
-        messaging_pb::PublishMessageRequest init;
-        auto* m = init.mutable_init();
+    // Starts the call with the init message and waits (up to `timeout`) for the broker's hello.
+    static std::shared_ptr<PublishStream> open(messaging_pb::SeaweedMessaging::Stub& stub, const schema_pb::Topic& topic,
+                                               const schema_pb::Partition& partition, int64_t broker_last_ts_ns,
+                                               Clock::duration timeout, std::string& error) {
+        auto s = std::shared_ptr<PublishStream>(new PublishStream(broker_last_ts_ns));
+        s->self_ = s;
+        auto init = std::make_unique<messaging_pb::PublishMessageRequest>();
+        auto* m = init->mutable_init();
         *m->mutable_topic() = topic;
         *m->mutable_partition() = partition;
         m->set_ack_interval(1);
         m->set_publisher_name("kafka-gateway");
-        messaging_pb::PublishMessageResponse hello;
-        if (!p->stream_->Write(init) || !p->stream_->Read(&hello)) {
-            grpc::Status s = p->stream_->Finish();
-            error = "publish stream: " + describe(s);
+        s->outgoing_.push_back(std::move(init));
+        s->writing_ = true;
+        stub.async()->PublishMessage(&s->ctx_, s.get());
+        s->AddHold();
+        s->StartWrite(s->outgoing_.front().get());
+        s->StartRead(&s->response_);
+        s->StartCall();
+        std::unique_lock lock(s->mutex_);
+        if (!s->cv_.wait_for(lock, timeout, [&] { return s->hello_ || s->ended_; })) {
+            lock.unlock();
+            error = "publish stream: no answer from the broker within " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s";
+            s->cancel_and_wait();
             return nullptr;
         }
-        if (!hello.error().empty()) {
-            error = "publish stream refused: " + hello.error();
-            p->ctx_.TryCancel();
-            p->stream_->Finish();
+        if (!s->hello_ || !s->hello_error_.empty()) {
+            lock.unlock();
+            s->cancel_and_wait();
+            error = s->hello_ ? "publish stream refused: " + s->hello_error_ : s->error_;
             return nullptr;
         }
-        p->reader_ = std::thread([raw = p.get()] { raw->read_acks(); });
-        return p;
-    }
-
-    ~Publisher() {
-        ctx_.TryCancel();
-        if (reader_.joinable()) reader_.join();
+        return s;
     }
 
     bool broken() const {
@@ -203,26 +215,57 @@ public:
         return broken_ || closing_;
     }
 
-    // Set once the stream has ended other than by begin_close(): a broker that stopped, restarted or
-    // failed.  What it had acknowledged but not flushed may be gone (acks=all waits on it fail).
     std::shared_ptr<const std::atomic<bool>> lost_flag() const { return lost_; }
 
-    using Done = std::function<void(const Result&)>;
-
-    // Writes the records and returns; `done` gets the result once the broker acknowledged every one of
-    // them or the stream ended (on the stream's reader thread; at once, on this one, when the stream is
-    // already broken).  Appends started one after the other are stored in that order.
     void publish_async(const std::vector<OutgoingRecord>& records, Done done) {
-        start(records.size(),
-              [&](size_t i) {
-                  const OutgoingRecord& r = records[i];
-                  return encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
-              },
-              std::move(done));
+        auto waiter = std::make_shared<Waiter>();
+        waiter->remaining = records.size();
+        waiter->done = std::move(done);
+        waiter->started = Clock::now();
+        const messaging_pb::PublishMessageRequest* first = nullptr;
+        bool more = false;
+        std::optional<std::string> refused;
+        {
+            std::lock_guard lock(mutex_);
+            if (broken_ || closing_) {
+                refused = closing_ && !broken_ ? "publish stream closing"
+                          : error_.empty()     ? "publish stream broken"
+                                               : error_;
+            } else {
+                for (size_t i = 0; i < records.size(); ++i) {
+                    const OutgoingRecord& r = records[i];
+                    StoredMessage m = encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
+                    if (i + 1 == records.size()) {
+                        waiter->last_ts_ns = m.ts_ns;
+                        waiter->last_digest = message_digest(m.key, m.value);
+                    }
+                    auto req = std::make_unique<messaging_pb::PublishMessageRequest>();
+                    messaging_pb::DataMessage* d = req->mutable_data();
+                    d->set_key(std::move(m.key));
+                    d->set_value(std::move(m.value));
+                    d->set_ts_ns(m.ts_ns);
+                    outgoing_.push_back(std::move(req));
+                }
+                queue_.push_back(waiter);
+                if (!writing_ && !outgoing_.empty()) {
+                    writing_ = true;
+                    first = outgoing_.front().get();
+                    more = outgoing_.size() > 1;
+                    ++starting_;
+                }
+            }
+        }
+        if (refused) return finish(*waiter, false, *refused);
+        if (!first) return;
+        write(first, more);   // never under mutex_: gRPC may run OnWriteDone inline
+        bool release;
+        {
+            std::lock_guard lock(mutex_);
+            release = --starting_ == 0 && hold_release_due();
+        }
+        if (release) RemoveHold();
     }
 
-    // Cancels the stream (failing what waits on it) when its oldest unacknowledged append has waited
-    // longer than `limit`: a broker that stopped answering.
     void cancel_if_stuck(Clock::time_point now, Clock::duration limit) {
         {
             std::lock_guard lock(mutex_);
@@ -234,75 +277,45 @@ public:
         ctx_.TryCancel();
     }
 
-    // Ends the stream politely: half-closes it, so the broker finishes its side and ends the stream
-    // with a status.  The broker does that only after it has let go of the partition: when this was
-    // the partition's last publisher it unloads the partition (flushing its buffer to the filer) first.
-    // wait_closed() waits for that status (or cancels the stream at `deadline`); see the top of this
-    // file for why a new stream must not reach a partition that is being unloaded.
+    // Half-closes the stream once the queued writes are out (see Publisher::begin_close).
     void begin_close() {
-        std::lock_guard write_lock(write_mutex_);
         {
             std::lock_guard lock(mutex_);
             if (broken_ || closing_) return;
             closing_ = true;
+            if (writing_) return;   // OnWriteDone half-closes after the last queued write
+            writes_done_ = true;
+            ++starting_;
         }
-        stream_->WritesDone();
+        StartWritesDone();
+        bool release;
+        {
+            std::lock_guard lock(mutex_);
+            release = --starting_ == 0 && hold_release_due();
+        }
+        if (release) RemoveHold();
     }
 
     void wait_closed(Clock::time_point deadline) {
         std::unique_lock lock(mutex_);
-        if (!ended_cv_.wait_until(lock, deadline, [&] { return ended_; })) {
+        if (!cv_.wait_until(lock, deadline, [&] { return ended_; })) {
             lock.unlock();
             ctx_.TryCancel();
         }
     }
 
-private:
-    // Writes `count` messages, message i made by encode(i) under the write lock (so one append's
-    // messages go out together, in order); `done` is called as publish_async says.
-    template <typename Encode>
-    void start(size_t count, Encode&& encode, Done done) {
-        auto waiter = std::make_shared<Waiter>();
-        waiter->remaining = count;
-        waiter->done = std::move(done);
-        waiter->started = Clock::now();
-        {
-            std::unique_lock write_lock(write_mutex_);
-            std::string refused;
-            {
-                std::lock_guard lock(mutex_);
-                if (broken_ || closing_) refused = broken_ ? error_ : "publish stream closing";
-                else queue_.push_back(waiter);
-            }
-            if (!refused.empty()) {
-                write_lock.unlock();
-                finish(*waiter, false, refused);
-                return;
-            }
-            messaging_pb::PublishMessageRequest req;
-            for (size_t i = 0; i < count; ++i) {
-                StoredMessage m = encode(i);
-                if (i + 1 == count) {   // before the reader can see an ack
-                    waiter->last_ts_ns = m.ts_ns;
-                    waiter->last_digest = message_digest(m.key, m.value);
-                }
-                messaging_pb::DataMessage* d = req.mutable_data();
-                d->set_key(std::move(m.key));
-                d->set_value(std::move(m.value));
-                d->set_ts_ns(m.ts_ns);
-                grpc::WriteOptions options;
-                if (i + 1 < count) options.set_buffer_hint();
-                if (!stream_->Write(req, options)) {
-                    ctx_.TryCancel();   // the reader sees the end and fails every waiter
-                    break;
-                }
-            }
-        }
+    // Cancels the call; waits for OnDone unless called from one of this stream's callbacks (OnDone
+    // follows them, and the stream holds itself until then).
+    void cancel_and_wait() {
+        ctx_.TryCancel();
+        if (in_callback_ == this) return;
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return ended_; });
     }
 
+private:
     struct Waiter {
-        std::mutex mutex;   // remaining, first, last
-        size_t remaining = 0;
+        size_t remaining = 0;   // under the stream's mutex_, as first and last
         int64_t first = -1;
         int64_t last = -1;
         int64_t last_ts_ns = 0;
@@ -311,78 +324,199 @@ private:
         Clock::time_point started;
     };
 
-    explicit Publisher(int64_t broker_last_ts_ns) : encoder_(broker_last_ts_ns) {}
+    // Marks the callbacks' thread, for cancel_and_wait().
+    struct InCallback {
+        explicit InCallback(const PublishStream* s) : saved(in_callback_) { in_callback_ = s; }
+        ~InCallback() { in_callback_ = saved; }
+        const PublishStream* saved;
+    };
 
-    // Called once per waiter, by the reader thread (or start(), for a stream already broken).
-    static void finish(Waiter& w, bool ok, const std::string& error) {
-        Result r;
-        {
-            std::lock_guard lock(w.mutex);
-            r = {ok, w.first, w.last, w.last_ts_ns, w.last_digest, error};
-        }
-        w.done(r);
+    explicit PublishStream(int64_t broker_last_ts_ns) : encoder_(broker_last_ts_ns) {}
+
+    // Under mutex_: whether the hold is to go now (the stream stopped reading and no engine thread is
+    // between deciding to start an operation and starting it); true once.
+    bool hold_release_due() {
+        if (!reads_ended_ || starting_ != 0 || hold_released_) return false;
+        hold_released_ = true;
+        return true;
     }
 
-    void read_acks() {
-        messaging_pb::PublishMessageResponse resp;
-        std::string error;
-        while (stream_->Read(&resp)) {
-            if (!resp.error().empty()) {
-                error = "broker: " + resp.error();
-                ctx_.TryCancel();
-                break;
-            }
-            std::shared_ptr<Waiter> w;
-            {
-                std::lock_guard lock(mutex_);
-                if (queue_.empty()) continue;   // nothing outstanding: not an ack of ours
-                w = queue_.front();
-                bool complete;
-                {
-                    std::lock_guard wl(w->mutex);
-                    if (w->first < 0) w->first = resp.assigned_offset();
-                    w->last = resp.assigned_offset();
-                    complete = --w->remaining == 0;
-                }
-                if (!complete) continue;
-                queue_.pop_front();
-            }
-            finish(*w, true, {});
-        }
-        // Drain (Finish may only follow the end of reads).
-        while (stream_->Read(&resp)) {
-        }
-        grpc::Status s = stream_->Finish();
-        if (error.empty()) error = "publish stream ended: " + describe(s);
-        std::deque<std::shared_ptr<Waiter>> failed;
+    // The stream stops reading (it ended, or a read brought an error): no more operations are started on it
+    // from outside its callbacks, so its hold can go and OnDone come.
+    void stop_reading() {
+        bool release;
         {
             std::lock_guard lock(mutex_);
             broken_ = true;
-            error_ = error;
+            reads_ended_ = true;
+            release = hold_release_due();
+        }
+        if (release) RemoveHold();
+    }
+
+    void write(const messaging_pb::PublishMessageRequest* req, bool more) {
+        grpc::WriteOptions options;
+        if (more) options.set_buffer_hint();   // more queued: let gRPC coalesce them
+        StartWrite(req, options);
+    }
+
+    static void finish(Waiter& w, bool ok, const std::string& error) {
+        w.done({ok, w.first, w.last, w.last_ts_ns, w.last_digest, error});
+    }
+
+    void OnWriteDone(bool ok) override {
+        InCallback mark(this);
+        const messaging_pb::PublishMessageRequest* next = nullptr;
+        bool more = false, half_close = false;
+        {
+            std::lock_guard lock(mutex_);
+            outgoing_.pop_front();
+            if (!ok) {   // the call is over: no more appends; OnDone fails what waits
+                writing_ = false;
+                broken_ = true;
+                return;
+            }
+            if (!outgoing_.empty()) {
+                next = outgoing_.front().get();
+                more = outgoing_.size() > 1;
+            } else {
+                writing_ = false;
+                half_close = closing_ && !writes_done_;
+                writes_done_ = writes_done_ || half_close;
+            }
+        }
+        if (next) write(next, more);
+        else if (half_close) StartWritesDone();
+    }
+
+    void OnReadDone(bool ok) override {
+        InCallback mark(this);
+        if (!ok) return stop_reading();   // the stream ended: OnDone follows
+        std::shared_ptr<Waiter> complete;
+        bool failed = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (!hello_) {   // the broker's answer to the init message
+                hello_ = true;
+                hello_error_ = response_.error();
+                cv_.notify_all();
+                failed = !hello_error_.empty();
+            } else if (!response_.error().empty()) {
+                error_ = "broker: " + response_.error();
+                failed = true;
+            } else if (!queue_.empty()) {   // else nothing outstanding: not an ack of ours
+                Waiter& w = *queue_.front();
+                if (w.first < 0) w.first = response_.assigned_offset();
+                w.last = response_.assigned_offset();
+                if (--w.remaining == 0) {
+                    complete = std::move(queue_.front());
+                    queue_.pop_front();
+                }
+            }
+        }
+        if (failed) {
+            ctx_.TryCancel();
+            return stop_reading();
+        }
+        if (complete) finish(*complete, true, {});
+        StartRead(&response_);
+    }
+
+    void OnWritesDoneDone(bool) override {}
+
+    void OnDone(const grpc::Status& status) override {
+        InCallback mark(this);
+        std::deque<std::shared_ptr<Waiter>> failed;
+        std::string error;
+        {
+            std::lock_guard lock(mutex_);
+            if (error_.empty()) error_ = (hello_ ? "publish stream ended: " : "publish stream: ") + describe(status);
+            error = error_;
+            broken_ = true;
             failed.swap(queue_);
             if (!closing_) *lost_ = true;
         }
         for (const auto& w : failed) finish(*w, false, error);
+        std::shared_ptr<PublishStream> keep = std::move(self_);   // freed after the lock below is released
         std::lock_guard lock(mutex_);
         ended_ = true;
-        ended_cv_.notify_all();
+        cv_.notify_all();
     }
 
+    static thread_local const PublishStream* in_callback_;
+
     grpc::ClientContext ctx_;
-    std::unique_ptr<messaging_pb::SeaweedMessaging::Stub> stub_;
-    std::unique_ptr<grpc::ClientReaderWriter<messaging_pb::PublishMessageRequest, messaging_pb::PublishMessageResponse>>
-        stream_;
-    std::mutex write_mutex_;    // one append's records go out together, in order
-    RecordEncoder encoder_;     // under write_mutex_
-    mutable std::mutex mutex_;  // queue_, broken_, error_, closing_, ended_
-    std::deque<std::shared_ptr<Waiter>> queue_;
-    bool broken_ = false;
+    messaging_pb::PublishMessageResponse response_;   // the read in flight
+    mutable std::mutex mutex_;   // everything below
+    std::condition_variable cv_;  // hello_, ended_
+    RecordEncoder encoder_;
+    std::deque<std::unique_ptr<messaging_pb::PublishMessageRequest>> outgoing_;   // front: the write in flight
+    bool writing_ = false;       // a write is in flight
+    std::deque<std::shared_ptr<Waiter>> queue_;   // appends waiting for acknowledgements, in write order
+    bool hello_ = false;         // the broker answered the init message
+    std::string hello_error_;    // its error: the stream was refused
+    bool broken_ = false;        // no more appends: the stream stopped reading or ended
     std::string error_;
-    bool closing_ = false;      // half-closed by begin_close()
+    bool closing_ = false;       // begin_close() was called
+    bool writes_done_ = false;   // StartWritesDone was called
+    bool ended_ = false;         // OnDone has run
+    bool reads_ended_ = false;   // no read in flight any more (stop_reading)
+    int starting_ = 0;           // engine threads between deciding to start an operation and starting it
+    bool hold_released_ = false;
     std::shared_ptr<std::atomic<bool>> lost_ = std::make_shared<std::atomic<bool>>(false);
-    bool ended_ = false;        // the stream has ended (status received)
-    std::condition_variable ended_cv_;
-    std::thread reader_;
+    std::shared_ptr<PublishStream> self_;   // until OnDone
+};
+
+thread_local const PublishStream* PublishStream::in_callback_ = nullptr;
+
+// The engine's handle on a partition's publish stream.
+class Publisher {
+public:
+    using Result = PublishStream::Result;
+    using Done = PublishStream::Done;
+
+    // Opens the stream and waits for the broker's hello; nullptr (with `error`) when refused.
+    static std::shared_ptr<Publisher> open(const std::shared_ptr<grpc::Channel>& channel, const schema_pb::Topic& topic,
+                                           const schema_pb::Partition& partition, int64_t broker_last_ts_ns,
+                                           std::string& error) {
+        auto p = std::shared_ptr<Publisher>(new Publisher());
+        p->stub_ = messaging_pb::SeaweedMessaging::NewStub(channel);
+        p->stream_ = PublishStream::open(*p->stub_, topic, partition, broker_last_ts_ns, control_timeout, error);
+        if (!p->stream_) return nullptr;
+        return p;
+    }
+
+    ~Publisher() { stream_->cancel_and_wait(); }
+
+    bool broken() const { return stream_->broken(); }
+
+    // Set once the stream has ended other than by begin_close(): a broker that stopped, restarted or
+    // failed.  What it had acknowledged but not flushed may be gone (acks=all waits on it fail).
+    std::shared_ptr<const std::atomic<bool>> lost_flag() const { return stream_->lost_flag(); }
+
+    // Queues the records and returns; `done` gets the result once the broker acknowledged every one of
+    // them or the stream ended (on a gRPC thread; at once, on this one, when the stream is already
+    // broken).  Appends started one after the other are stored in that order.
+    void publish_async(const std::vector<OutgoingRecord>& records, Done done) {
+        stream_->publish_async(records, std::move(done));
+    }
+
+    // Cancels the stream (failing what waits on it) when its oldest unacknowledged append has waited
+    // longer than `limit`: a broker that stopped answering.
+    void cancel_if_stuck(Clock::time_point now, Clock::duration limit) { stream_->cancel_if_stuck(now, limit); }
+
+    // Ends the stream politely: half-closes it, so the broker finishes its side and ends the stream
+    // with a status.  The broker does that only after it has let go of the partition: when this was
+    // the partition's last publisher it unloads the partition (flushing its buffer to the filer) first.
+    // wait_closed() waits for that status (or cancels the stream at `deadline`); see the top of this
+    // file for why a new stream must not reach a partition that is being unloaded.
+    void begin_close() { stream_->begin_close(); }
+    void wait_closed(Clock::time_point deadline) { stream_->wait_closed(deadline); }
+
+private:
+    Publisher() = default;
+    std::unique_ptr<messaging_pb::SeaweedMessaging::Stub> stub_;   // outlives the stream's call
+    std::shared_ptr<PublishStream> stream_;
 };
 
 struct Route {
