@@ -24,6 +24,8 @@ constexpr size_t max_log_entry_size = size_t{64} << 20;   // far above SeaweedMQ
 constexpr size_t max_response_size = max_log_entry_size + (size_t{16} << 20);
 constexpr uint64_t min_chunk = 256 << 10, max_chunk = 8 << 20;   // bytes read from a file at a time
 constexpr size_t max_cursor_files = 1024;
+constexpr uint64_t read_ahead = 4 << 20;         // the least a read of a file's records GETs
+constexpr size_t read_ahead_slots = 8;           // at most 32 MiB of read-ahead held
 // A partition's listing is reused this long by reads of offsets it holds (files are only ever added;
 // offsets past it list again).
 constexpr auto max_listing_age = std::chrono::seconds(1);
@@ -395,6 +397,35 @@ bool FlushedLogReader::scan_max(const std::string& path, uint64_t size, int64_t&
     return true;
 }
 
+bool FlushedLogReader::read_range(const std::string& http, const std::string& path, uint64_t size, uint64_t position,
+                                  uint64_t want, std::string& chunk, std::string& error) {
+    const uint64_t end = position + std::min(want, size - position);
+    {
+        std::lock_guard lock(mutex_);
+        for (ReadAhead& r : read_ahead_) {
+            if (r.path != path || r.size != size || position < r.start || end > r.start + r.bytes->size()) continue;
+            r.last_used = ++uses_;
+            chunk.assign(*r.bytes, position - r.start, end - position);
+            return true;
+        }
+    }
+    auto bytes = std::make_shared<std::string>();
+    const uint64_t fetch = std::min(std::max(want, read_ahead), size - position);
+    if (!http_get(http, path, file_read_timeout, *bytes, error, {position, fetch})) return false;
+    chunk.assign(*bytes, 0, std::min<uint64_t>(end - position, bytes->size()));
+    if (bytes->size() < fetch) return true;   // the file was cut since listed: nothing to keep
+    std::lock_guard lock(mutex_);
+    ReadAhead* slot = nullptr;
+    if (read_ahead_.size() < read_ahead_slots) {
+        slot = &read_ahead_.emplace_back();
+    } else {
+        slot = &*std::min_element(read_ahead_.begin(), read_ahead_.end(),
+                                  [](const ReadAhead& a, const ReadAhead& b) { return a.last_used < b.last_used; });
+    }
+    *slot = {path, size, position, std::move(bytes), ++uses_};
+    return true;
+}
+
 int64_t FlushedLogReader::end_of(const std::vector<Listed>& files) {
     int64_t end = 0;
     for (const Listed& f : files) end = std::max(end, f.max + 1);
@@ -431,7 +462,7 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
         uint64_t want = std::clamp<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(max_bytes - bytes, 0)) + (64 << 10),
                                              min_chunk, max_chunk);
         while (position < f.size) {
-            if (!http_get(http, path, file_read_timeout, chunk, error, {position, std::min(want, f.size - position)})) return false;
+            if (!read_range(http, path, f.size, position, want, chunk, error)) return false;
             if (chunk.empty()) break;   // cut since listed
             size_t at = 0;
             bool first = true, grown = false;

@@ -112,6 +112,12 @@ private:
     // by path and size).
     bool scan_max(const std::string& path, uint64_t size, int64_t& max, std::string& error);
     uint64_t start_position(const std::string& path, uint64_t size, int64_t offset);
+    // Bytes [position, position + want) of the file (fewer at its end) into `chunk`: from the read-ahead
+    // cache when a previous read fetched them, else by one ranged GET of at least read_ahead bytes, which the
+    // cache keeps for the reads after it.  A filer GET costs ~7 ms whatever its size (measured: 1 MiB in 8.6 ms,
+    // 4 MiB in 12.2 ms), so a consumer fetching 1 MiB at a time is served by one GET in four.
+    bool read_range(const std::string& http, const std::string& path, uint64_t size, uint64_t position, uint64_t want,
+                    std::string& chunk, std::string& error);
     void note_position(const std::string& path, uint64_t size, int64_t offset, uint64_t position);
 
     Cluster& cluster_;
@@ -120,6 +126,14 @@ private:
     std::map<std::string, Checkpoints> checkpoints_;   // by path, the least recently used dropped first
     std::map<std::string, std::string> dirs_;          // partition (ns/topic/version/range) → its directory
     std::map<std::string, std::pair<uint64_t, int64_t>> scanned_;   // scan_max: path → (size, highest offset)
+    struct ReadAhead {
+        std::string path;
+        uint64_t size = 0;    // the file's size when read
+        uint64_t start = 0;   // where the bytes start in the file
+        std::shared_ptr<const std::string> bytes;
+        uint64_t last_used = 0;
+    };
+    std::vector<ReadAhead> read_ahead_;   // a few recent GETs, the least recently used replaced first
     struct Listing {
         std::chrono::steady_clock::time_point at;
         std::chrono::steady_clock::time_point whole_at;   // when the directory was last listed whole
