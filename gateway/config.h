@@ -29,6 +29,7 @@ struct Config {
     bool auto_create_topics = true;            // auto.create.topics.enable
     int32_t default_partitions = 1;            // num.partitions
     size_t max_request_size = 100u << 20;      // socket.request.max.bytes
+    size_t max_in_flight_request_bytes = 64u << 20;   // connection.max.inflight.request.bytes (ours)
     StorageOptions storage;                    // log.flush.*, log.retention.*, log.segment.bytes
     size_t fetch_session_cache_slots = 1000;   // max.incremental.fetch.session.cache.slots
     GroupOptions groups;                       // group.*, offsets.retention.*, offset.metadata.max.bytes

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
         options.port = config.listen.port;
         options.threads = config.threads;
         options.max_request_size = config.max_request_size;
+        options.max_in_flight_bytes = config.max_in_flight_request_bytes;
         kafka::Server server(options, dispatcher);
         server.start();
         kafka::log_info("main", std::string("kafka-gateway ") + KGW_VERSION + " listening on " + config.listen.host +

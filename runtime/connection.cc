@@ -414,10 +414,7 @@ void Connection::process_staged() {
         std::memcpy(frame.get(), at + 4, size);
         staged_begin_ += 4 + size;
         handle_frame(std::move(frame), size);
-        if (!closed() && reading_ &&
-            (in_flight() >= std::max<size_t>(1, options.max_in_flight_requests) ||
-             pending_output() > options.max_pending_output))
-            pause_reading();
+        if (!closed() && reading_ && over_limits()) pause_reading();
     }
 }
 
@@ -444,6 +441,8 @@ void Connection::handle_frame(std::shared_ptr<uint8_t[]> frame, size_t size) {
     const int16_t key = info.api_key, version = info.api_version;
 
     const uint64_t seq = next_seq_++;
+    in_flight_sizes_.push_back(static_cast<uint32_t>(size));
+    in_flight_bytes_ += size;
     auto exchange = std::make_shared<ConnectionExchange>(std::move(info), std::move(body), shared_from_this(), seq);
     try {
         loop_.dispatcher().dispatch(exchange);
@@ -461,12 +460,12 @@ void Connection::deliver(uint64_t seq, std::optional<Writer> response) {
     }
     if (next_send_ < close_at_) {
         if (response && !append_output(std::move(*response))) return;
-        ++next_send_;
+        sent_one();
     }
     while (next_send_ < close_at_ && !parked_.empty() && parked_.begin()->first == next_send_) {
         auto node = parked_.extract(parked_.begin());
         if (node.mapped() && !append_output(std::move(*node.mapped()))) return;
-        ++next_send_;
+        sent_one();
     }
     if (!batching_) flush_output();
     progress();
@@ -547,11 +546,27 @@ void Connection::progress() {
         return;
     }
     const ServerOptions& options = loop_.options();
-    const size_t max_in_flight = std::max<size_t>(1, options.max_in_flight_requests);
-    if (reading_ && (in_flight() >= max_in_flight || pending_output() > options.max_pending_output))
+    if (reading_ && over_limits())
         pause_reading();
-    else if (paused_ && in_flight() <= max_in_flight / 2 && pending_output() <= options.max_pending_output / 2)
+    else if (paused_ && in_flight() <= std::max<size_t>(1, options.max_in_flight_requests) / 2 &&
+             in_flight_bytes_ <= options.max_in_flight_bytes / 2 && pending_output() <= options.max_pending_output / 2)
         resume_reading();
+}
+
+// The unanswered requests are bounded in number and in bytes (a SeaweedMQ append holds its records
+// until the broker acknowledges them; rdkafka sends up to a million requests without waiting), and so is
+// the output that the client has not read.  One request is always let in, however large.
+bool Connection::over_limits() const {
+    const ServerOptions& options = loop_.options();
+    return in_flight() >= std::max<size_t>(1, options.max_in_flight_requests) ||
+           (in_flight() > 0 && in_flight_bytes_ >= options.max_in_flight_bytes) ||
+           pending_output() > options.max_pending_output;
+}
+
+void Connection::sent_one() {
+    ++next_send_;
+    in_flight_bytes_ -= in_flight_sizes_.front();
+    in_flight_sizes_.pop_front();
 }
 
 void Connection::stop_reading() {

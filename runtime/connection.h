@@ -19,6 +19,7 @@
 #include "runtime/server.h"
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -139,6 +140,8 @@ private:
     bool closed() const { return fd_ < 0; }
     size_t in_flight() const { return static_cast<size_t>(next_seq_ - next_send_); }
     size_t pending_output() const;
+    bool over_limits() const;   // reading is to pause
+    void sent_one();            // the response of next_send_ is out (or there is none): on to the next
 
     Loop& loop_;
     const std::thread::id loop_thread_;   // made on its loop's thread, and never moves
@@ -159,6 +162,8 @@ private:
     bool batching_ = false;       // output is flushed once, at the end of the current batch
     uint64_t next_seq_ = 0;       // number of the next exchange
     uint64_t next_send_ = 0;      // number of the exchange whose response leaves next
+    std::deque<uint32_t> in_flight_sizes_;   // frame sizes of exchanges next_send_ .. next_seq_ - 1
+    size_t in_flight_bytes_ = 0;             // their sum
     uint64_t close_at_ = UINT64_MAX;
     std::map<uint64_t, std::optional<Writer>> parked_;   // answered early, waiting for their turn
 

@@ -24,6 +24,7 @@ struct ServerOptions {
     size_t max_request_size = 100u << 20;
     size_t max_pending_output = 64u << 20;     // stop reading a connection above this
     size_t max_in_flight_requests = 1000;      // ... or with this many unanswered requests
+    size_t max_in_flight_bytes = 64u << 20;    // ... or with this many bytes of unanswered requests
 };
 
 class Server {

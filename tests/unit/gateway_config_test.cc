@@ -103,6 +103,17 @@ TEST(GatewayConfig, GroupCoordinatorProperties) {
     EXPECT_THROW(apply_property(c, "group.max.size", "0"), ConfigError);
 }
 
+TEST(GatewayConfig, ConnectionLimits) {
+    Config c;
+    EXPECT_EQ(c.max_request_size, 100u << 20);
+    EXPECT_EQ(c.max_in_flight_request_bytes, 64u << 20);
+    apply_property(c, "socket.request.max.bytes", "1048576");
+    apply_property(c, "connection.max.inflight.request.bytes", "8388608");
+    EXPECT_EQ(c.max_request_size, 1u << 20);
+    EXPECT_EQ(c.max_in_flight_request_bytes, 8u << 20);
+    EXPECT_THROW(apply_property(c, "connection.max.inflight.request.bytes", "0"), ConfigError);
+}
+
 TEST(GatewayConfig, TopicConfigs) {
     TopicConfig t;
     EXPECT_EQ(set_topic_config(t, "retention.ms", "1000"), "");

@@ -716,6 +716,44 @@ TEST_F(ServerTest, InFlightLimitPausesReading) {
     }
 }
 
+TEST_F(ServerTest, InFlightBytesLimitPausesReading) {
+    ServerOptions options;
+    options.max_in_flight_bytes = 100 * 1024;
+    start(options);
+    auto c = connect();
+    const ByteVector padding(30 * 1024, 7);   // four of these reach the limit
+    for (int32_t i = 1; i <= 10; ++i) ASSERT_TRUE(c->send_request(test_key, 1, i, test_body(park, i, 0, padding)));
+    ASSERT_TRUE(eventually([&] { return parked_count() == 4; }));
+    EXPECT_TRUE(c->quiet_for(100ms));
+    EXPECT_EQ(parked_ever(), 4u);
+    ASSERT_TRUE(eventually([&] {
+        release_all();
+        return parked_ever() == 10 && parked_count() == 0;
+    }));
+    for (int32_t i = 1; i <= 10; ++i) {
+        auto frame = c->read_frame();
+        ASSERT_TRUE(frame);
+        EXPECT_EQ(parse_tag_reply(*frame).correlation_id, i);
+    }
+}
+
+TEST_F(ServerTest, OneRequestOverTheInFlightBytesLimitIsServed) {
+    ServerOptions options;
+    options.max_in_flight_bytes = 1024;
+    start(options);
+    auto c = connect();
+    const ByteVector payload(200 * 1024, 3);
+    ASSERT_TRUE(c->send_request(test_key, 1, 1, test_body(echo, 1, 0, payload)));
+    ASSERT_TRUE(c->send_request(test_key, 1, 2, test_body(echo, 2, 0, payload)));
+    for (int32_t i = 1; i <= 2; ++i) {
+        auto frame = c->read_frame();
+        ASSERT_TRUE(frame);
+        const TagReply reply = parse_tag_reply(*frame);
+        EXPECT_EQ(reply.correlation_id, i);
+        EXPECT_EQ(reply.payload.size(), payload.size());
+    }
+}
+
 TEST_F(ServerTest, StopLetsInFlightResponsesOut) {
     start();
     auto c = connect();
