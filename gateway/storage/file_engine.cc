@@ -19,6 +19,7 @@ namespace gateway {
 namespace {
 
 constexpr std::string_view metadata_extension = ".topic";
+constexpr std::string_view clean_shutdown_marker = ".clean-shutdown";
 
 int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -42,7 +43,14 @@ FileEngine::FileEngine(std::filesystem::path dir, const StorageOptions& options)
                                  lock_path.string() + " is locked)");
     metadata_ = std::make_unique<FileMetadataStore>(
         dir_, FileMetadataStore::Options{options_.fsync, options_.fsync_interval_ms});
-    load_topics();
+    // The marker goes before anything is written, so that a crash from here on means full recovery.
+    const std::filesystem::path marker = dir_ / clean_shutdown_marker;
+    const bool clean_shutdown = std::filesystem::exists(marker);
+    if (clean_shutdown) {
+        std::filesystem::remove(marker);
+        sync_directory(dir_);
+    }
+    load_topics(clean_shutdown);
     background_ = std::thread([this] { run_background(); });
 }
 
@@ -53,7 +61,17 @@ FileEngine::~FileEngine() {
     }
     background_wake_.notify_all();
     background_.join();
-    flush();
+    bool clean = true;
+    for (const std::shared_ptr<PartitionLog>& p : all_partitions()) clean = p->sync_for_shutdown() && clean;
+    try {
+        metadata_->sync();
+        if (clean) {
+            FileDescriptor::open(dir_ / clean_shutdown_marker, O_WRONLY | O_CREAT | O_TRUNC).sync_data();
+            sync_directory(dir_);
+        }
+    } catch (const std::exception& e) {
+        log_storage(std::string("shutting down: ") + e.what() + "; the next start recovers every partition");
+    }
 }
 
 std::filesystem::path FileEngine::partition_dir(const std::string& topic, int32_t partition) const {
@@ -71,7 +89,7 @@ void FileEngine::write_metadata(const TopicInfo& info) const {
     replace_file(metadata_path(info.name), encode_topic_metadata(info), true);
 }
 
-void FileEngine::load_topics() {
+void FileEngine::load_topics(bool clean_shutdown) {
     std::vector<std::filesystem::path> metadata_files;
     for (const std::filesystem::directory_entry& e : std::filesystem::directory_iterator(dir_)) {
         const std::string file = e.path().filename().string();
@@ -94,7 +112,7 @@ void FileEngine::load_topics() {
                 const std::filesystem::path dir = partition_dir(name, i);
                 const PartitionLog::Settings settings = settings_for(topic.info.config);
                 if (std::filesystem::is_directory(dir)) {
-                    topic.partitions.push_back(PartitionLog::open(dir, {name, i}, settings));
+                    topic.partitions.push_back(PartitionLog::open(dir, {name, i}, settings, clean_shutdown));
                 } else {
                     log_storage(dir.string() + " is missing: partition " + std::to_string(i) + " of " + name +
                                 " starts empty");

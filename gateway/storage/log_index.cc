@@ -54,6 +54,22 @@ bool IndexFile::open_sealed() {
     return true;
 }
 
+bool IndexFile::resume_active() {
+    int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return false;
+    if (fd < 0) throw_file_error(errno, "cannot open", path_);
+    FileDescriptor f(fd, path_);
+    const uint64_t size = f.size();
+    if (size % entry_size_ != 0) return false;
+    std::vector<uint8_t> entries(size);
+    f.read_exactly(entries.data(), entries.size(), 0);
+    file_ = std::move(f);
+    sealed_mapping_.reset();
+    active_entries_ = std::move(entries);
+    count_ = written_count_ = size / entry_size_;
+    return true;
+}
+
 void IndexFile::append(const uint8_t* entry) {
     active_entries_.insert(active_entries_.end(), entry, entry + entry_size_);
     ++count_;

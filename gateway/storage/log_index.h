@@ -31,6 +31,9 @@ public:
     // Sealed: an existing file, checked only for being a whole number of entries; false when it is
     // not, or missing (the segment's indexes are then rebuilt).
     bool open_sealed();
+    // Active again after a clean shutdown: the existing file's entries read back and appended to; false,
+    // with nothing changed, when it is missing or not a whole number of entries.
+    bool resume_active();
 
     void append(const uint8_t* entry);  // kept in memory until write_pending()
     void write_pending();               // active: writes the entries appended since the last call

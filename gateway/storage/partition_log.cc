@@ -62,7 +62,7 @@ std::shared_ptr<PartitionLog> PartitionLog::create(std::filesystem::path dir, To
 }
 
 std::shared_ptr<PartitionLog> PartitionLog::open(std::filesystem::path dir, TopicPartition tp,
-                                                 const Settings& settings) {
+                                                 const Settings& settings, bool clean_shutdown) {
     std::shared_ptr<PartitionLog> log(new PartitionLog(std::move(dir), std::move(tp), settings));
     const std::filesystem::path& d = log->dir_;
     std::vector<int64_t> bases;
@@ -77,7 +77,11 @@ std::shared_ptr<PartitionLog> PartitionLog::open(std::filesystem::path dir, Topi
     } else {
         for (size_t i = 0; i < bases.size(); ++i) {
             if (i + 1 == bases.size()) {
-                log->segments_.push_back(Segment::recover(d, bases[i]));
+                std::unique_ptr<Segment> last = clean_shutdown ? Segment::resume(d, bases[i]) : nullptr;
+                if (clean_shutdown && !last)
+                    log_storage(d.string() + ": the last segment's indexes do not match its log after a clean "
+                                "shutdown; recovering it");
+                log->segments_.push_back(last ? std::move(last) : Segment::recover(d, bases[i]));
                 break;
             }
             if (std::unique_ptr<Segment> sealed = Segment::open_sealed(d, bases[i], bases[i + 1])) {
@@ -375,6 +379,20 @@ void PartitionLog::sync() {
         dirty_ = false;
     } catch (const std::system_error& e) {
         go_offline("fdatasync", e);
+    }
+}
+
+bool PartitionLog::sync_for_shutdown() {
+    std::lock_guard lock(mutex_);
+    if (removed_) return true;
+    if (offline_) return false;
+    try {
+        active().sync_all();
+        dirty_ = false;
+        return true;
+    } catch (const std::system_error& e) {
+        go_offline("fdatasync", e);
+        return false;
     }
 }
 

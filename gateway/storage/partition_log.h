@@ -31,9 +31,11 @@ public:
     // A new partition in an empty directory (one left over from a topic whose creation a crash
     // interrupted is wiped first).  Throws std::system_error.
     static std::shared_ptr<PartitionLog> create(std::filesystem::path dir, TopicPartition tp, const Settings& settings);
-    // An existing partition, recovered (see Segment::recover and Segment::open_sealed).  Throws
-    // std::system_error.
-    static std::shared_ptr<PartitionLog> open(std::filesystem::path dir, TopicPartition tp, const Settings& settings);
+    // An existing partition, recovered (see Segment::recover and Segment::open_sealed); after a clean
+    // shutdown its last segment is resumed instead (Segment::resume), and recovered only if that fails.
+    // Throws std::system_error.
+    static std::shared_ptr<PartitionLog> open(std::filesystem::path dir, TopicPartition tp, const Settings& settings,
+                                              bool clean_shutdown = false);
 
     AppendResult append(std::span<const uint8_t> batches);
     ReadResult read(int64_t offset, size_t max_bytes) const;
@@ -46,6 +48,9 @@ public:
     // itself runs outside the lock.
     void sync_if_dirty();
     void sync();
+    // For a clean shutdown: the active segment's log and indexes synced.  False when the partition is
+    // offline or the sync fails (the next start must then recover it).
+    bool sync_for_shutdown();
     // Deletes sealed segments that retention.ms or retention.bytes no longer keeps, or that lie
     // wholly below the log start offset, and moves the log start offset past them.
     void enforce_retention(int64_t now_ms);

@@ -176,6 +176,47 @@ std::unique_ptr<Segment> Segment::recover(const std::filesystem::path& dir, int6
     return s;
 }
 
+std::unique_ptr<Segment> Segment::resume(const std::filesystem::path& dir, int64_t base_offset) {
+    std::unique_ptr<Segment> s(new Segment(dir, base_offset));
+    s->log_ = std::make_shared<FileDescriptor>(FileDescriptor::open(file_path(dir, base_offset, ".log"), O_RDWR));
+    if (!s->offset_index_.file().resume_active() || !s->time_index_.file().resume_active()) return nullptr;
+    s->size_ = s->log_->size();
+    s->roll_clock_start_ms_ = now_ms();
+    const std::optional<OffsetIndexEntry> last_indexed = s->offset_index_.last();
+    const std::optional<TimeIndexEntry> last_time = s->time_index_.last();
+    if (last_indexed && (last_indexed->position >= s->size_ || last_indexed->offset < base_offset)) return nullptr;
+    // Time entries are written with offset entries, for the batches up to the offset entry's.
+    if (last_time && (!last_indexed || last_time->offset < base_offset || last_time->offset > last_indexed->offset))
+        return nullptr;
+    if (s->size_ == 0) return last_indexed || last_time ? nullptr : std::move(s);
+
+    // What the appends after the last index entry left: index_batch() from that entry on does what the
+    // appends did, so the indexes go on exactly as if the gateway had never stopped.
+    if (last_time) {
+        s->max_timestamp_ = last_time->timestamp;
+        s->offset_of_max_timestamp_ = last_time->offset;
+    }
+    std::shared_ptr<const FileMapping> whole = FileMapping::map(*s->log_, s->size_);
+    kafka::RecordBatchHeader first;
+    try {
+        first = kafka::parse_record_batch_header({whole->data(), s->size_});
+    } catch (const kafka::DecodeError&) {
+        return nullptr;
+    }
+    if (first.max_timestamp >= 0) s->roll_clock_start_ms_ = std::min(first.max_timestamp, s->roll_clock_start_ms_);
+    const uint64_t from = last_indexed ? last_indexed->position : 0;
+    const int64_t from_offset = last_indexed ? last_indexed->offset : base_offset;
+    ScanResult tail = check_batches(whole->data(), s->size_, from, from_offset,
+                                    [&](uint64_t position, const kafka::RecordBatchHeader& h) {
+                                        s->index_batch(position, h.base_offset, int64_t{h.last_offset_delta} + 1,
+                                                       h.max_timestamp, h.total_size());
+                                    });
+    if (tail.end != s->size_) return nullptr;
+    s->offset_index_.file().write_pending();
+    s->time_index_.file().write_pending();
+    return s;
+}
+
 std::unique_ptr<Segment> Segment::open_sealed(const std::filesystem::path& dir, int64_t base_offset,
                                               int64_t next_segment_base) {
     std::unique_ptr<Segment> s(new Segment(dir, base_offset));
@@ -270,6 +311,15 @@ void Segment::append(const PreparedAppend& batches) {
 
 void Segment::sync() const {
     if (log_) log_->sync_data();
+}
+
+void Segment::sync_all() {
+    if (!log_) return;
+    offset_index_.file().write_pending();
+    time_index_.file().write_pending();
+    offset_index_.file().sync();
+    time_index_.file().sync();
+    log_->sync_data();
 }
 
 void Segment::seal(bool sync) {

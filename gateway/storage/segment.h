@@ -51,6 +51,11 @@ public:
     // The last segment at startup: every batch is checked (framing, CRC, offsets following on), the
     // log is cut after the last sound one, the indexes are rebuilt, and the segment is active.
     static std::unique_ptr<Segment> recover(const std::filesystem::path& dir, int64_t base_offset);
+    // The last segment at startup after a clean shutdown (FileEngine's marker): its indexes are read back
+    // rather than rebuilt, and only the batches after the last index entry are checked, as open_sealed()
+    // checks, so a restart reads a few KiB of a large active segment rather than all of it.  Nothing
+    // when a check fails (the caller then recovers it).
+    static std::unique_ptr<Segment> resume(const std::filesystem::path& dir, int64_t base_offset);
     // An older segment at startup, checked cheaply: index files whole and pointing inside the log, the
     // batches after the last index entry sound up to the end of the file, and ending just before
     // next_segment_base.  Nothing when a check fails (the caller then recovers it).
@@ -77,6 +82,8 @@ public:
     // Active only.  Throws std::system_error; the log is then cut back to where it was if possible.
     void append(const PreparedAppend& batches);
     void sync() const;
+    // Active: the log and both indexes written out and synced, for a clean shutdown.
+    void sync_all();
     // Active -> sealed: the time index gets its final entry (the segment's largest timestamp), files
     // are written out (and synced when asked) and closed.
     void seal(bool sync);
