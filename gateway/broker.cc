@@ -1,6 +1,12 @@
 #include "gateway/broker.h"
 
 #include "gateway/handlers/handlers.h"
+#include "generated/create_partitions_request.h"
+#include "generated/create_topics_request.h"
+#include "generated/delete_topics_request.h"
+#include "generated/describe_configs_request.h"
+#include "generated/list_offsets_request.h"
+#include "generated/metadata_request.h"
 #include "runtime/log.h"
 
 namespace gateway {
@@ -9,6 +15,7 @@ Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage,
                std::chrono::milliseconds producer_snapshot_interval)
   : config_(std::move(config)), storage_(std::move(storage)), producers_(*storage_),
     coordinator_(std::make_unique<GroupCoordinator>(storage_->metadata(), config_.groups)) {
+    if (storage_->reads_may_block()) io_pool_ = std::make_unique<IoPool>(config_.io_threads);
     storage_->set_append_listener(
         [this](const TopicPartition& tp, int64_t high_watermark) { fetch_waiters_.notify(tp, high_watermark); });
     producers_.set_node_id(config_.node_id);
@@ -45,6 +52,7 @@ Broker::~Broker() {
     registry_->stop();          // the others take over this gateway's groups and partitions
     storage_->set_append_listener(nullptr);
     fetch_waiters_.shutdown();
+    io_pool_.reset();        // the reads the shutdown woke are answered
     producers_.shutdown();   // last snapshots, while storage_ is still open
 }
 
@@ -55,7 +63,20 @@ bool Broker::leads(const std::string& topic, int32_t partition) const {
     return view->nodes.size() == 1 || view->partition_leader(topic, partition).node_id == config_.node_id;
 }
 
-void Broker::register_handlers(kafka::Dispatcher& dispatcher) { register_all_handlers(dispatcher, *this); }
+void Broker::register_handlers(kafka::Dispatcher& dispatcher) {
+    register_all_handlers(dispatcher, *this);
+    if (!io_pool_) return;
+    // Where the engine's calls may wait on another process, the handlers whose work is such calls (topic
+    // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.
+    for (int16_t key : {kafka::MetadataRequest::api_key, kafka::ListOffsetsRequest::api_key,
+                        kafka::CreateTopicsRequest::api_key, kafka::DeleteTopicsRequest::api_key,
+                        kafka::DescribeConfigsRequest::api_key, kafka::CreatePartitionsRequest::api_key})
+        dispatcher.wrap(key, [this](kafka::Dispatcher::Handle inner) -> kafka::Dispatcher::Handle {
+            return [this, inner = std::move(inner)](const kafka::ExchangePtr& ex) {
+                io_pool_->post([inner, ex] { kafka::Dispatcher::run_handler(inner, ex); });
+            };
+        });
+}
 
 bool valid_topic_name(const std::string& name) {
     if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;

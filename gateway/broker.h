@@ -9,11 +9,13 @@
 #include "gateway/coordinator/group_coordinator.h"
 #include "gateway/error_codes.h"
 #include "gateway/fetch_waiters.h"
+#include "gateway/io_pool.h"
 #include "gateway/producer_state.h"
 #include "gateway/storage/storage_engine.h"
 #include "runtime/dispatcher.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +38,12 @@ public:
     const Config& config() const { return config_; }
     StorageEngine& storage() { return *storage_; }
     FetchWaiters& fetch_waiters() { return fetch_waiters_; }
+    // Runs a read that may block (StorageEngine::reads_may_block) on the I/O threads, or inline when
+    // the engine's reads do not block.
+    void run_read(std::function<void()> task) {
+        if (io_pool_) io_pool_->post(std::move(task));
+        else task();
+    }
     ProducerStates& producers() { return producers_; }
     GroupCoordinator& coordinator() { return *coordinator_; }
 
@@ -72,6 +80,7 @@ private:
     ProducerStates producers_;
     std::unique_ptr<GroupCoordinator> coordinator_;   // stopped before storage_ goes
     std::unique_ptr<GatewayRegistry> registry_;       // stopped before coordinator_ goes
+    std::unique_ptr<IoPool> io_pool_;                 // drained after fetch_waiters_ stop, before storage_ goes
 
     // Hands groups and partitions this gateway no longer leads to the others (registry listener).
     void apply_view(const std::shared_ptr<const ClusterView>& view, int64_t load_at_ms);

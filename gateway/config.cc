@@ -93,6 +93,7 @@ void apply_property(Config& c, const std::string& name, const std::string& value
     else if (name == "auto.create.topics.enable") c.auto_create_topics = parse_bool(name, value);
     else if (name == "num.partitions") c.default_partitions = static_cast<int32_t>(positive(parse_int(name, value)));
     else if (name == "socket.request.max.bytes") c.max_request_size = static_cast<size_t>(positive(parse_int(name, value)));
+    else if (name == "num.io.threads") c.io_threads = static_cast<int>(positive(parse_int(name, value)));
     else if (name == "connection.max.inflight.request.bytes")
         c.max_in_flight_request_bytes = static_cast<size_t>(positive(parse_int(name, value)));
     else if (name == "log.flush.interval.messages") {

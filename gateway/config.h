@@ -30,6 +30,7 @@ struct Config {
     int32_t default_partitions = 1;            // num.partitions
     size_t max_request_size = 100u << 20;      // socket.request.max.bytes
     size_t max_in_flight_request_bytes = 64u << 20;   // connection.max.inflight.request.bytes (ours)
+    int io_threads = 8;                        // num.io.threads: Fetch's reads on seaweedmq://
     StorageOptions storage;                    // log.flush.*, log.retention.*, log.segment.bytes
     size_t fetch_session_cache_slots = 1000;   // max.incremental.fetch.session.cache.slots
     GroupOptions groups;                       // group.*, offsets.retention.*, offset.metadata.max.bytes

@@ -47,6 +47,13 @@ std::vector<Dispatcher::Registration> Dispatcher::registrations() const {
     return out;
 }
 
+void Dispatcher::wrap(int16_t key, const std::function<Handle(Handle)>& wrapper) {
+    if (key < 0 || static_cast<size_t>(key) >= by_key_.size() || !by_key_[static_cast<size_t>(key)].handle)
+        throw std::logic_error("API key " + std::to_string(key) + " is not registered");
+    Registration& r = by_key_[static_cast<size_t>(key)];
+    r.handle = wrapper(std::move(r.handle));
+}
+
 void Dispatcher::dispatch(const ExchangePtr& exchange) const {
     const RequestHeaderInfo& h = exchange->header();
     const Registration* r = find(h.api_key);
@@ -69,8 +76,13 @@ void Dispatcher::dispatch(const ExchangePtr& exchange) const {
                                    std::to_string(r->max_version) + ")");
         return;
     }
+    run_handler(r->handle, exchange);
+}
+
+void Dispatcher::run_handler(const Handle& handle, const ExchangePtr& exchange) {
+    const RequestHeaderInfo& h = exchange->header();
     try {
-        r->handle(exchange);
+        handle(exchange);
     } catch (const DecodeError& e) {
         exchange->close_connection("cannot decode " + api_name(h.api_key) + " v" + std::to_string(h.api_version) +
                                    " request: " + e.what());

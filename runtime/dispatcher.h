@@ -28,6 +28,9 @@ public:
 
     // Registers a handler for one API; a second registration of a key is a programming error.
     void add(int16_t key, int16_t min_version, int16_t max_version, Handle handle);
+    // Replaces a registered handler by wrapper(handler), e.g. one that runs it on other threads (with
+    // run_handler there).
+    void wrap(int16_t key, const std::function<Handle(Handle)>& wrapper);
 
     // Runs the handler for the exchange, or does what the comment above says.  Exceptions a handler
     // throws while decoding (DecodeError) close the connection with a log line.
@@ -36,6 +39,10 @@ public:
     // Declared ranges in key order, for ApiVersions.
     std::vector<Registration> registrations() const;
     const Registration* find(int16_t key) const;
+
+    // Runs a handler as dispatch() does: a request that cannot be decoded, or a handler that fails,
+    // closes the connection with a log line.
+    static void run_handler(const Handle& handle, const ExchangePtr& exchange);
 
 private:
     std::vector<Registration> by_key_;   // indexed by key; handle empty when not registered

@@ -19,6 +19,9 @@
 // fetch.max.wait.ms (500 ms by default) with records still to read (measured: 0.5-1.5 s stalls in a
 // 1.2 s read of 300 MB over 6 partitions).  So while the session has partitions set aside
 // (FetchSessions::Context::partitions_set_aside) a fetch waits at most set_aside_wait.
+//
+// Where reads may block (seaweedmq://), the request is decoded and its session taken on the event loop,
+// and everything that reads runs on the broker's I/O threads (Broker::run_read, gateway/io_pool.h).
 #include "gateway/broker.h"
 #include "gateway/fetch_sessions.h"
 #include "gateway/handlers/handlers.h"
@@ -125,6 +128,54 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
     return resp;
 }
 
+// Off the event loop when the engine's reads may block (Broker::run_read): a fetch that fails there
+// closes its connection with a log line, as a handler's exception does on the loop.
+template <class Body>
+void guarded(const kafka::ExchangePtr& ex, Body body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        kafka::log_error("fetch", "closing " + ex->peer() + ": " + e.what());
+        ex->close_connection(std::string("fetch failed: ") + e.what());
+    }
+}
+
+// Reads every partition and answers, or waits (long poll) and then reads again and answers.
+void read_and_answer(Broker& broker, const kafka::ExchangePtr& ex, const std::shared_ptr<FetchPlan>& plan,
+                     const std::shared_ptr<FetchSessions>& sessions) {
+    resolve_topics(broker, *plan);
+    const kafka::FetchRequest& req = plan->request;
+
+    size_t bytes = 0;
+    const uint64_t appends_seen = broker.fetch_waiters().appends_to(plan->partitions);
+    kafka::FetchResponse resp = read_all(broker, *plan, bytes);
+    bool any_error = false;
+    for (const auto& t : resp.responses)
+        for (const auto& p : t.partitions) any_error |= p.error_code != 0;
+    if (req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) || any_error) {
+        sessions->finish(plan->session, resp);
+        ex->respond(resp);
+        return;
+    }
+    const auto wait = std::chrono::milliseconds(req.max_wait_ms);
+    const auto deadline = FetchWaiters::Clock::now() + (plan->session.partitions_set_aside ? std::min(wait, set_aside_wait) : wait);
+    // The wake-up comes on the appending thread or the waiters' timer thread: the read goes to run_read.
+    broker.fetch_waiters().wait(plan->partitions, appends_seen, deadline, [&broker, ex, plan, sessions] {
+        if (!ex->connection_open()) {   // nobody to answer; just close the books
+            ex->respond_none();
+            return;
+        }
+        broker.run_read([&broker, ex, plan, sessions] {
+            guarded(ex, [&] {
+                size_t again = 0;
+                kafka::FetchResponse later = read_all(broker, *plan, again);
+                sessions->finish(plan->session, later);
+                ex->respond(later);
+            });
+        });
+    });
+}
+
 } // namespace
 
 void register_fetch(kafka::Dispatcher& d, Broker& broker) {
@@ -146,32 +197,7 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         else if (plan->session.session)
             kafka::log_debug("fetch", "opened fetch session " + std::to_string(plan->session.session_id) + " for " +
                                           ex->peer());
-        resolve_topics(broker, *plan);
-        const kafka::FetchRequest& req = plan->request;
-
-        size_t bytes = 0;
-        const uint64_t appends_seen = broker.fetch_waiters().appends_to(plan->partitions);
-        kafka::FetchResponse resp = read_all(broker, *plan, bytes);
-        bool any_error = false;
-        for (const auto& t : resp.responses)
-            for (const auto& p : t.partitions) any_error |= p.error_code != 0;
-        if (req.max_wait_ms <= 0 || bytes >= static_cast<size_t>(std::max(req.min_bytes, 1)) || any_error) {
-            sessions->finish(plan->session, resp);
-            ex->respond(resp);
-            return;
-        }
-        const auto wait = std::chrono::milliseconds(req.max_wait_ms);
-        const auto deadline = FetchWaiters::Clock::now() + (plan->session.partitions_set_aside ? std::min(wait, set_aside_wait) : wait);
-        broker.fetch_waiters().wait(plan->partitions, appends_seen, deadline, [&broker, ex, plan, sessions] {
-            if (!ex->connection_open()) {   // nobody to answer; just close the books
-                ex->respond_none();
-                return;
-            }
-            size_t again = 0;
-            kafka::FetchResponse later = read_all(broker, *plan, again);
-            sessions->finish(plan->session, later);
-            ex->respond(later);
-        });
+        broker.run_read([&broker, ex, plan, sessions] { guarded(ex, [&] { read_and_answer(broker, ex, plan, sessions); }); });
     });
 }
 

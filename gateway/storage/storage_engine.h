@@ -150,6 +150,10 @@ public:
     // coordination (gateway/cluster/gateway_registry.h).  A file:// directory belongs to one gateway.
     virtual bool shared() const { return false; }
 
+    // True when read() may wait on another process (SeaweedMQ: a broker, the filer): Fetch then reads on
+    // the broker's I/O threads (gateway/io_pool.h), not on an event loop.
+    virtual bool reads_may_block() const { return false; }
+
     // The engine's durable key/value records (committed offsets, group metadata).
     virtual MetadataStore& metadata() = 0;
 

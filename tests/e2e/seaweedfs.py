@@ -289,9 +289,10 @@ BINARY = os.environ.get("KGW_BINARY", os.path.join(ROOT, "build", "kafka-gateway
 class SeaweedGateway:
     """kafka-gateway --storage seaweedmq://... on a free loopback port."""
 
-    def __init__(self, storage_url, log_dir, node_id=1, properties=None):
+    def __init__(self, storage_url, log_dir, node_id=1, properties=None, threads=2):
         self.storage_url = storage_url
         self.node_id = node_id
+        self.threads = threads
         self.port = free_ports(1)[0]
         self.log_path = os.path.join(log_dir, f"gateway-{self.port}.log")
         self.config_path = None
@@ -307,7 +308,7 @@ class SeaweedGateway:
 
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
-        args = [BINARY, "--listen", self.bootstrap, "--storage", self.storage_url, "--threads", "2",
+        args = [BINARY, "--listen", self.bootstrap, "--storage", self.storage_url, "--threads", str(self.threads),
                 "--node-id", str(self.node_id)]
         if self.config_path:
             args += ["--config", self.config_path]
@@ -344,16 +345,16 @@ class SeaweedGateway:
 
 @pytest.fixture
 def make_seaweed_gateway(seaweedfs):
-    """make(namespace=None, properties=None): a started gateway.  Gateways of one test sharing a namespace
+    """make(namespace=None, properties=None, threads=2): a started gateway.  Gateways of one test sharing a namespace
     form one cluster, so each gets the next node id (1, 2, ...) in it."""
     started = []
     next_node = {}
 
-    def make(namespace=None, properties=None):
+    def make(namespace=None, properties=None, threads=2):
         url = seaweedfs.url + (f"?namespace={namespace}" if namespace else "")
         node_id = next_node.get(url, 1)
         next_node[url] = node_id + 1
-        g = SeaweedGateway(url, seaweedfs.dir, node_id=node_id, properties=properties).start()
+        g = SeaweedGateway(url, seaweedfs.dir, node_id=node_id, properties=properties, threads=threads).start()
         started.append(g)
         return g
 

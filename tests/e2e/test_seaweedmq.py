@@ -4,6 +4,10 @@ through the gateway, and a native SeaweedMQ subscriber reading what they produce
 import base64
 import json
 import os
+import select
+import signal
+import socket
+import struct
 import subprocess
 import time
 import urllib.request
@@ -404,6 +408,63 @@ def test_records_survive_a_whole_seaweedfs_restart(make_seaweed_gateway, seaweed
 
 # --- several gateways over one SeaweedMQ ------------------------------------------------------------
 CLUSTER_PROPERTIES = {"cluster.heartbeat.interval.ms": 200, "cluster.session.timeout.ms": 2000}
+
+
+def send_frame(sock, api_key, version, correlation, body):
+    header = struct.pack(">hhih", api_key, version, correlation, -1)   # null client id
+    sock.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
+
+
+def read_frame(sock):
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "the gateway closed the connection"
+            data += chunk
+        return data
+    size = struct.unpack(">i", exactly(4))[0]
+    return exactly(size)
+
+
+def fetch_v4_body(topic, partition, offset, max_wait_ms=0):
+    name = topic.encode()
+    return (struct.pack(">iiiib", -1, max_wait_ms, 1, 1 << 20, 0)   # replica, max wait, min bytes, max bytes, isolation
+            + struct.pack(">i", 1) + struct.pack(">h", len(name)) + name
+            + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 1 << 20))
+
+
+def test_a_fetch_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_gateway, seaweedfs):
+    """Fetch reads on the I/O threads: with SeaweedFS stopped (SIGSTOP, so its sockets stay open and its
+    answers just do not come), a fetch waits, and another client on the same event loop is still served."""
+    gw = make_seaweed_gateway(threads=1)
+    topic = unique("stalled")
+    create_topic(gw.bootstrap, topic, 1)
+    produce(gw.bootstrap, topic, [(0, None, b"r%d" % i, None, None) for i in range(10)])
+    fetcher = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
+    for p in stopped:
+        os.kill(p.pid, signal.SIGSTOP)
+    try:
+        send_frame(fetcher, 1, 4, 41, fetch_v4_body(topic, 0, FIRST))
+        time.sleep(0.5)   # the fetch is on its way to SeaweedFS
+        began = time.time()
+        send_frame(other, 18, 0, 42, b"")
+        answer = read_frame(other)
+        took = time.time() - began
+        assert struct.unpack(">ih", answer[:6]) == (42, 0)
+        assert took < 2, f"ApiVersions took {took:.1f} s behind the stalled fetch"
+        assert not select.select([fetcher], [], [], 0)[0], "the fetch was answered without SeaweedFS"
+    finally:
+        for p in stopped:
+            os.kill(p.pid, signal.SIGCONT)
+    # Once SeaweedFS answers again, so does the fetch (records, or a retriable error after its timeout).
+    answer = read_frame(fetcher)
+    assert struct.unpack(">i", answer[:4])[0] == 41
+    fetcher.close()
+    other.close()
+    assert len(consume(gw.bootstrap, topic, 0, 10)) == 10
 
 
 def find_coordinator(bootstrap, group):

@@ -112,6 +112,10 @@ TEST(GatewayConfig, ConnectionLimits) {
     EXPECT_EQ(c.max_request_size, 1u << 20);
     EXPECT_EQ(c.max_in_flight_request_bytes, 8u << 20);
     EXPECT_THROW(apply_property(c, "connection.max.inflight.request.bytes", "0"), ConfigError);
+    EXPECT_EQ(c.io_threads, 8);
+    apply_property(c, "num.io.threads", "3");
+    EXPECT_EQ(c.io_threads, 3);
+    EXPECT_THROW(apply_property(c, "num.io.threads", "0"), ConfigError);
 }
 
 TEST(GatewayConfig, TopicConfigs) {

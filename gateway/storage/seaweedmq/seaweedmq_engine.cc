@@ -880,6 +880,7 @@ public:
     MetadataStore& metadata() override { return metadata_; }
     bool keeps_producer_batches() const override { return false; }   // batches are rebuilt from records
     bool shared() const override { return true; }   // other gateways may use the same namespace
+    bool reads_may_block() const override { return true; }
 
     void flush() override {
         // Every append returned after the broker acknowledged it.  Closing the streams lets the broker
