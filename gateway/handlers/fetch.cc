@@ -128,18 +128,6 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
     return resp;
 }
 
-// Off the event loop when the engine's reads may block (Broker::run_read): a fetch that fails there
-// closes its connection with a log line, as a handler's exception does on the loop.
-template <class Body>
-void guarded(const kafka::ExchangePtr& ex, Body body) {
-    try {
-        body();
-    } catch (const std::exception& e) {
-        kafka::log_error("fetch", "closing " + ex->peer() + ": " + e.what());
-        ex->close_connection(std::string("fetch failed: ") + e.what());
-    }
-}
-
 // Reads every partition and answers, or waits (long poll) and then reads again and answers.
 void read_and_answer(Broker& broker, const kafka::ExchangePtr& ex, const std::shared_ptr<FetchPlan>& plan,
                      const std::shared_ptr<FetchSessions>& sessions) {
@@ -165,13 +153,14 @@ void read_and_answer(Broker& broker, const kafka::ExchangePtr& ex, const std::sh
             ex->respond_none();
             return;
         }
+        // Off the loop, a failure closes the connection as one on the loop does (Dispatcher::run_handler).
         broker.run_read([&broker, ex, plan, sessions] {
-            guarded(ex, [&] {
+            kafka::Dispatcher::run_handler([&](const kafka::ExchangePtr&) {
                 size_t again = 0;
                 kafka::FetchResponse later = read_all(broker, *plan, again);
                 sessions->finish(plan->session, later);
                 ex->respond(later);
-            });
+            }, ex);
         });
     });
 }
@@ -197,7 +186,9 @@ void register_fetch(kafka::Dispatcher& d, Broker& broker) {
         else if (plan->session.session)
             kafka::log_debug("fetch", "opened fetch session " + std::to_string(plan->session.session_id) + " for " +
                                           ex->peer());
-        broker.run_read([&broker, ex, plan, sessions] { guarded(ex, [&] { read_and_answer(broker, ex, plan, sessions); }); });
+        broker.run_read([&broker, ex, plan, sessions] {
+            kafka::Dispatcher::run_handler([&](const kafka::ExchangePtr&) { read_and_answer(broker, ex, plan, sessions); }, ex);
+        });
     });
 }
 

@@ -43,27 +43,29 @@ void IndexFile::start_empty() {
     written_count_ = 0;
 }
 
-bool IndexFile::open_sealed() {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return false;
+std::optional<FileDescriptor> IndexFile::open_whole(int flags) const {
+    int fd = ::open(path_.c_str(), flags | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return std::nullopt;
     if (fd < 0) throw_file_error(errno, "cannot open", path_);
     FileDescriptor f(fd, path_);
-    const uint64_t size = f.size();
-    if (size % entry_size_ != 0) return false;
-    count_ = size / entry_size_;
+    if (f.size() % entry_size_ != 0) return std::nullopt;
+    return f;
+}
+
+bool IndexFile::open_sealed() {
+    std::optional<FileDescriptor> f = open_whole(O_RDONLY);
+    if (!f) return false;
+    count_ = f->size() / entry_size_;
     return true;
 }
 
 bool IndexFile::resume_active() {
-    int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return false;
-    if (fd < 0) throw_file_error(errno, "cannot open", path_);
-    FileDescriptor f(fd, path_);
-    const uint64_t size = f.size();
-    if (size % entry_size_ != 0) return false;
+    std::optional<FileDescriptor> f = open_whole(O_RDWR);
+    if (!f) return false;
+    const uint64_t size = f->size();
     std::vector<uint8_t> entries(size);
-    f.read_exactly(entries.data(), entries.size(), 0);
-    file_ = std::move(f);
+    f->read_exactly(entries.data(), entries.size(), 0);
+    file_ = std::move(*f);
     sealed_mapping_.reset();
     active_entries_ = std::move(entries);
     count_ = written_count_ = size / entry_size_;

@@ -46,6 +46,9 @@ public:
     const std::filesystem::path& path() const { return path_; }
 
 private:
+    // The existing file, if it is there and holds a whole number of entries.
+    std::optional<FileDescriptor> open_whole(int flags) const;
+
     std::filesystem::path path_;
     size_t entry_size_;
     size_t count_ = 0;

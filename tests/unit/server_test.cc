@@ -436,6 +436,26 @@ protected:
 
     std::unique_ptr<Client> connect() { return std::make_unique<Client>(server_->port()); }
 
+    // Ten parked requests, each padded with `padding`, against limits that let four in: reading stops after
+    // the fourth until they are answered, then the other six come, and every answer goes out in order.
+    void expect_reading_pauses_after_four(const ServerOptions& options, const ByteVector& padding) {
+        start(options);
+        auto c = connect();
+        for (int32_t i = 1; i <= 10; ++i) ASSERT_TRUE(c->send_request(test_key, 1, i, test_body(park, i, 0, padding)));
+        ASSERT_TRUE(eventually([&] { return parked_count() == 4; }));
+        EXPECT_TRUE(c->quiet_for(100ms));
+        EXPECT_EQ(parked_ever(), 4u);
+        ASSERT_TRUE(eventually([&] {
+            release_all();
+            return parked_ever() == 10 && parked_count() == 0;
+        }));
+        for (int32_t i = 1; i <= 10; ++i) {
+            auto frame = c->read_frame();
+            ASSERT_TRUE(frame);
+            EXPECT_EQ(parse_tag_reply(*frame).correlation_id, i);
+        }
+    }
+
     void expect_api_versions_works() {
         auto c = connect();
         ASSERT_TRUE(c->connected());
@@ -699,42 +719,13 @@ TEST_F(ServerTest, OutputBackpressureDoesNotDeadlock) {
 TEST_F(ServerTest, InFlightLimitPausesReading) {
     ServerOptions options;
     options.max_in_flight_requests = 4;
-    start(options);
-    auto c = connect();
-    for (int32_t i = 1; i <= 10; ++i) ASSERT_TRUE(c->send_request(test_key, 1, i, test_body(park, i)));
-    ASSERT_TRUE(eventually([&] { return parked_count() == 4; }));
-    EXPECT_TRUE(c->quiet_for(100ms));
-    EXPECT_EQ(parked_ever(), 4u);
-    ASSERT_TRUE(eventually([&] {
-        release_all();
-        return parked_ever() == 10 && parked_count() == 0;
-    }));
-    for (int32_t i = 1; i <= 10; ++i) {
-        auto frame = c->read_frame();
-        ASSERT_TRUE(frame);
-        EXPECT_EQ(parse_tag_reply(*frame).correlation_id, i);
-    }
+    expect_reading_pauses_after_four(options, {});
 }
 
 TEST_F(ServerTest, InFlightBytesLimitPausesReading) {
     ServerOptions options;
     options.max_in_flight_bytes = 100 * 1024;
-    start(options);
-    auto c = connect();
-    const ByteVector padding(30 * 1024, 7);   // four of these reach the limit
-    for (int32_t i = 1; i <= 10; ++i) ASSERT_TRUE(c->send_request(test_key, 1, i, test_body(park, i, 0, padding)));
-    ASSERT_TRUE(eventually([&] { return parked_count() == 4; }));
-    EXPECT_TRUE(c->quiet_for(100ms));
-    EXPECT_EQ(parked_ever(), 4u);
-    ASSERT_TRUE(eventually([&] {
-        release_all();
-        return parked_ever() == 10 && parked_count() == 0;
-    }));
-    for (int32_t i = 1; i <= 10; ++i) {
-        auto frame = c->read_frame();
-        ASSERT_TRUE(frame);
-        EXPECT_EQ(parse_tag_reply(*frame).correlation_id, i);
-    }
+    expect_reading_pauses_after_four(options, ByteVector(30 * 1024, 7));   // four of these reach the limit
 }
 
 TEST_F(ServerTest, OneRequestOverTheInFlightBytesLimitIsServed) {
