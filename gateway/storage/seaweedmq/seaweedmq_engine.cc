@@ -81,6 +81,8 @@
 #include "runtime/compression.h"
 #include "runtime/record_batch.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -157,13 +159,16 @@ struct OutgoingRecord {
 // queued and started one after the other from OnWriteDone, and each acknowledgement is taken in OnReadDone,
 // on gRPC's own threads.  (With the blocking API a reader thread woke once per acknowledgement, and
 // SeaweedMQ acknowledges every message: thread hand-offs were a third of the gateway's CPU on produce.)
+// Requests go out as ready-made wire bytes (write_publish_request, one gRPC message per record), written
+// from the producer's record bytes into the buffer gRPC sends: no protobuf objects, one copy of each value.
 // The stream keeps itself alive until OnDone; Publisher, the handle the engine holds, cancels it when
 // dropped and waits for OnDone, unless dropped on the stream's own callback thread.  Writes started from
 // the engine's threads (not from a callback) need a hold on the call, so that OnDone cannot come between
 // the decision to write and StartWrite; the hold goes once the stream stops reading.
-class PublishStream final
-    : public grpc::ClientBidiReactor<messaging_pb::PublishMessageRequest, messaging_pb::PublishMessageResponse> {
+class PublishStream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, messaging_pb::PublishMessageResponse> {
 public:
+    using Stub = grpc::TemplatedGenericStub<grpc::ByteBuffer, messaging_pb::PublishMessageResponse>;
+
     struct Result {
         bool ok = false;
         int64_t first = -1;
@@ -175,22 +180,25 @@ public:
     using Done = std::function<void(const Result&)>;
 
     // Starts the call with the init message and waits (up to `timeout`) for the broker's hello.
-    static std::shared_ptr<PublishStream> open(messaging_pb::SeaweedMessaging::Stub& stub, const schema_pb::Topic& topic,
+    static std::shared_ptr<PublishStream> open(Stub& stub, const schema_pb::Topic& topic,
                                                const schema_pb::Partition& partition, int64_t broker_last_ts_ns,
                                                Clock::duration timeout, std::string& error) {
         auto s = std::shared_ptr<PublishStream>(new PublishStream(broker_last_ts_ns));
         s->self_ = s;
-        auto init = std::make_unique<messaging_pb::PublishMessageRequest>();
-        auto* m = init->mutable_init();
+        messaging_pb::PublishMessageRequest init;
+        auto* m = init.mutable_init();
         *m->mutable_topic() = topic;
         *m->mutable_partition() = partition;
         m->set_ack_interval(1);
         m->set_publisher_name("kafka-gateway");
-        s->outgoing_.push_back(std::move(init));
+        const std::string bytes = init.SerializeAsString();
+        grpc::Slice slice(bytes);
+        s->outgoing_.emplace_back(&slice, 1);
         s->writing_ = true;
-        stub.async()->PublishMessage(&s->ctx_, s.get());
+        stub.PrepareBidiStreamingCall(&s->ctx_, "/messaging_pb.SeaweedMessaging/PublishMessage", grpc::StubOptions(),
+                                      s.get());
         s->AddHold();
-        s->StartWrite(s->outgoing_.front().get());
+        s->StartWrite(&s->outgoing_.front());
         s->StartRead(&s->response_);
         s->StartCall();
         std::unique_lock lock(s->mutex_);
@@ -222,7 +230,7 @@ public:
         waiter->remaining = records.size();
         waiter->done = std::move(done);
         waiter->started = Clock::now();
-        const messaging_pb::PublishMessageRequest* first = nullptr;
+        const grpc::ByteBuffer* first = nullptr;
         bool more = false;
         std::optional<std::string> refused;
         {
@@ -232,24 +240,23 @@ public:
                           : error_.empty()     ? "publish stream broken"
                                                : error_;
             } else {
+                std::string envelope;
                 for (size_t i = 0; i < records.size(); ++i) {
                     const OutgoingRecord& r = records[i];
-                    StoredMessage m = encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers);
+                    const StoredView m = encoder_.encode(r.timestamp_ms, r.key, r.value, *r.headers, envelope);
                     if (i + 1 == records.size()) {
                         waiter->last_ts_ns = m.ts_ns;
                         waiter->last_digest = message_digest(m.key, m.value);
                     }
-                    auto req = std::make_unique<messaging_pb::PublishMessageRequest>();
-                    messaging_pb::DataMessage* d = req->mutable_data();
-                    d->set_key(std::move(m.key));
-                    d->set_value(std::move(m.value));
-                    d->set_ts_ns(m.ts_ns);
-                    outgoing_.push_back(std::move(req));
+                    grpc_slice bytes = grpc_slice_malloc(publish_request_size(m));
+                    write_publish_request(m, GRPC_SLICE_START_PTR(bytes));
+                    grpc::Slice slice(bytes, grpc::Slice::STEAL_REF);
+                    outgoing_.emplace_back(&slice, 1);
                 }
                 queue_.push_back(waiter);
                 if (!writing_ && !outgoing_.empty()) {
                     writing_ = true;
-                    first = outgoing_.front().get();
+                    first = &outgoing_.front();
                     more = outgoing_.size() > 1;
                     ++starting_;
                 }
@@ -354,7 +361,7 @@ private:
         if (release) RemoveHold();
     }
 
-    void write(const messaging_pb::PublishMessageRequest* req, bool more) {
+    void write(const grpc::ByteBuffer* req, bool more) {
         grpc::WriteOptions options;
         if (more) options.set_buffer_hint();   // more queued: let gRPC coalesce them
         StartWrite(req, options);
@@ -366,7 +373,7 @@ private:
 
     void OnWriteDone(bool ok) override {
         InCallback mark(this);
-        const messaging_pb::PublishMessageRequest* next = nullptr;
+        const grpc::ByteBuffer* next = nullptr;
         bool more = false, half_close = false;
         {
             std::lock_guard lock(mutex_);
@@ -377,7 +384,7 @@ private:
                 return;
             }
             if (!outgoing_.empty()) {
-                next = outgoing_.front().get();
+                next = &outgoing_.front();
                 more = outgoing_.size() > 1;
             } else {
                 writing_ = false;
@@ -450,7 +457,7 @@ private:
     mutable std::mutex mutex_;   // everything below
     std::condition_variable cv_;  // hello_, ended_
     RecordEncoder encoder_;
-    std::deque<std::unique_ptr<messaging_pb::PublishMessageRequest>> outgoing_;   // front: the write in flight
+    std::deque<grpc::ByteBuffer> outgoing_;   // front: the write in flight
     bool writing_ = false;       // a write is in flight
     std::deque<std::shared_ptr<Waiter>> queue_;   // appends waiting for acknowledgements, in write order
     bool hello_ = false;         // the broker answered the init message
@@ -480,7 +487,7 @@ public:
                                            const schema_pb::Partition& partition, int64_t broker_last_ts_ns,
                                            std::string& error) {
         auto p = std::shared_ptr<Publisher>(new Publisher());
-        p->stub_ = messaging_pb::SeaweedMessaging::NewStub(channel);
+        p->stub_ = std::make_unique<PublishStream::Stub>(channel);
         p->stream_ = PublishStream::open(*p->stub_, topic, partition, broker_last_ts_ns, control_timeout, error);
         if (!p->stream_) return nullptr;
         return p;
@@ -515,7 +522,7 @@ public:
 
 private:
     Publisher() = default;
-    std::unique_ptr<messaging_pb::SeaweedMessaging::Stub> stub_;   // outlives the stream's call
+    std::unique_ptr<PublishStream::Stub> stub_;   // outlives the stream's call
     std::shared_ptr<PublishStream> stream_;
 };
 

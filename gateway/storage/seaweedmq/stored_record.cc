@@ -3,6 +3,7 @@
 #include "runtime/reader.h"
 #include "runtime/writer.h"
 
+#include <cstring>
 #include <limits>
 
 namespace gateway::seaweedmq {
@@ -45,11 +46,11 @@ std::optional<DecodedRecord> decode_envelope(const StoredView& m) {
 
 } // namespace
 
-StoredMessage RecordEncoder::encode(int64_t timestamp_ms, const std::optional<kafka::Bytes>& key,
-                                    const std::optional<kafka::Bytes>& value,
-                                    const std::vector<kafka::RecordHeader>& headers) {
-    StoredMessage out;
-    if (key) out.key.assign(view_of(*key));
+StoredView RecordEncoder::encode(int64_t timestamp_ms, const std::optional<kafka::Bytes>& key,
+                                 const std::optional<kafka::Bytes>& value,
+                                 const std::vector<kafka::RecordHeader>& headers, std::string& envelope) {
+    StoredView out;
+    if (key) out.key = view_of(*key);
     const bool fits = timestamp_ms > 0 && timestamp_ms <= std::numeric_limits<int64_t>::max() / ns_per_ms;
     out.ts_ns = fits ? timestamp_ms * ns_per_ms : 0;
     // What the broker will store as ts_ns (0 means "now", which we cannot predict).
@@ -58,7 +59,7 @@ StoredMessage RecordEncoder::encode(int64_t timestamp_ms, const std::optional<ka
                        !view_of(*value).starts_with(envelope_magic) && stored_ts / ns_per_ms == timestamp_ms;
     if (out.ts_ns != 0) broker_last_ts_ns_ = stored_ts;
     if (plain) {
-        out.value.assign(view_of(*value));
+        out.value = view_of(*value);
         return out;
     }
     kafka::Writer w(envelope_magic.size() + 16 + (value ? value->size() : 0));
@@ -72,8 +73,77 @@ StoredMessage RecordEncoder::encode(int64_t timestamp_ms, const std::optional<ka
         w.write_compact_nullable_bytes(h.value);
     }
     const std::vector<uint8_t> flat = w.flatten();
-    out.value.assign(reinterpret_cast<const char*>(flat.data()), flat.size());
+    envelope.assign(reinterpret_cast<const char*>(flat.data()), flat.size());
+    out.value = envelope;
     return out;
+}
+
+StoredMessage RecordEncoder::encode(int64_t timestamp_ms, const std::optional<kafka::Bytes>& key,
+                                    const std::optional<kafka::Bytes>& value,
+                                    const std::vector<kafka::RecordHeader>& headers) {
+    std::string envelope;
+    const StoredView m = encode(timestamp_ms, key, value, headers, envelope);
+    return {std::string(m.key), std::string(m.value), m.ts_ns};
+}
+
+namespace {
+
+// Protobuf's wire form: varints, and tags of (field number << 3) | wire type.
+constexpr uint8_t tag_length_delimited(int field) { return static_cast<uint8_t>(field << 3 | 2); }
+constexpr uint8_t tag_varint(int field) { return static_cast<uint8_t>(field << 3 | 0); }
+constexpr int publish_data_field = 2;   // PublishMessageRequest.data
+constexpr int data_key_field = 1, data_value_field = 2, data_ts_ns_field = 3;
+
+size_t varint_size(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+uint8_t* write_varint(uint8_t* out, uint64_t v) {
+    while (v >= 0x80) {
+        *out++ = static_cast<uint8_t>(v | 0x80);
+        v >>= 7;
+    }
+    *out++ = static_cast<uint8_t>(v);
+    return out;
+}
+
+size_t bytes_field_size(std::string_view b) { return b.empty() ? 0 : 1 + varint_size(b.size()) + b.size(); }
+
+uint8_t* write_bytes_field(uint8_t* out, int field, std::string_view b) {
+    if (b.empty()) return out;
+    *out++ = tag_length_delimited(field);
+    out = write_varint(out, b.size());
+    std::memcpy(out, b.data(), b.size());
+    return out + b.size();
+}
+
+// int64 is a varint of its two's complement (10 bytes when negative).
+size_t data_message_size(const StoredView& m) {
+    return bytes_field_size(m.key) + bytes_field_size(m.value) +
+           (m.ts_ns == 0 ? 0 : 1 + varint_size(static_cast<uint64_t>(m.ts_ns)));
+}
+
+} // namespace
+
+size_t publish_request_size(const StoredView& m) {
+    const size_t data = data_message_size(m);
+    return 1 + varint_size(data) + data;
+}
+
+void write_publish_request(const StoredView& m, uint8_t* out) {
+    *out++ = tag_length_delimited(publish_data_field);
+    out = write_varint(out, data_message_size(m));
+    out = write_bytes_field(out, data_key_field, m.key);
+    out = write_bytes_field(out, data_value_field, m.value);
+    if (m.ts_ns != 0) {
+        *out++ = tag_varint(data_ts_ns_field);
+        write_varint(out, static_cast<uint64_t>(m.ts_ns));
+    }
 }
 
 DecodedRecord decode_stored(const StoredView& m) {

@@ -38,7 +38,7 @@ namespace gateway::seaweedmq {
 inline constexpr std::string_view envelope_magic{"\0KGW\1", 5};
 inline constexpr int64_t ns_per_ms = 1000000;
 
-// A message on its way to SeaweedMQ.
+// A message on its way to SeaweedMQ, owning its bytes.
 struct StoredMessage {
     std::string key;
     std::string value;
@@ -58,6 +58,12 @@ class RecordEncoder {
 public:
     explicit RecordEncoder(int64_t broker_last_ts_ns = 0) : broker_last_ts_ns_(broker_last_ts_ns) {}
 
+    // The message for the next record: views of the record's key and value (the plain form), or of
+    // `envelope`, which receives the envelope form's value when needed and must outlive the result.
+    StoredView encode(int64_t timestamp_ms, const std::optional<kafka::Bytes>& key,
+                      const std::optional<kafka::Bytes>& value, const std::vector<kafka::RecordHeader>& headers,
+                      std::string& envelope);
+    // The same, owning copies of the bytes.
     StoredMessage encode(int64_t timestamp_ms, const std::optional<kafka::Bytes>& key,
                          const std::optional<kafka::Bytes>& value, const std::vector<kafka::RecordHeader>& headers);
 
@@ -66,6 +72,14 @@ public:
 private:
     int64_t broker_last_ts_ns_;
 };
+
+// A PublishMessageRequest carrying `m` as its DataMessage (mq_broker.proto: `data` = 2; key = 1, value = 2,
+// ts_ns = 3), in protobuf's wire form, which is what the gateway sends on a publish stream: written
+// straight from the record's bytes, without protobuf objects.  Fields at their proto3 default (empty,
+// 0) are left out, as protobuf leaves them out.
+size_t publish_request_size(const StoredView& m);
+// Writes exactly publish_request_size(m) bytes at `out`.
+void write_publish_request(const StoredView& m, uint8_t* out);
 
 struct DecodedRecord {
     int64_t timestamp_ms = -1;
