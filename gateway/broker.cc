@@ -3,10 +3,21 @@
 #include "gateway/handlers/handlers.h"
 #include "generated/create_partitions_request.h"
 #include "generated/create_topics_request.h"
+#include "generated/delete_groups_request.h"
 #include "generated/delete_topics_request.h"
 #include "generated/describe_configs_request.h"
+#include "generated/describe_groups_request.h"
+#include "generated/find_coordinator_request.h"
+#include "generated/heartbeat_request.h"
+#include "generated/join_group_request.h"
+#include "generated/leave_group_request.h"
+#include "generated/list_groups_request.h"
 #include "generated/list_offsets_request.h"
 #include "generated/metadata_request.h"
+#include "generated/offset_commit_request.h"
+#include "generated/offset_delete_request.h"
+#include "generated/offset_fetch_request.h"
+#include "generated/sync_group_request.h"
 #include "runtime/log.h"
 
 namespace gateway {
@@ -67,13 +78,21 @@ void Broker::register_handlers(kafka::Dispatcher& dispatcher) {
     register_all_handlers(dispatcher, *this);
     if (!io_pool_) return;
     // Where the engine's calls may wait on another process, the handlers whose work is such calls (topic
-    // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.
+    // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.  So do the group
+    // coordinator's: its store is the same other process (the filer on seaweedmq://), and a rebalance's
+    // group record is written under the coordinator's mutex, which every group request takes.
     for (int16_t key : {kafka::MetadataRequest::api_key, kafka::ListOffsetsRequest::api_key,
                         kafka::CreateTopicsRequest::api_key, kafka::DeleteTopicsRequest::api_key,
-                        kafka::DescribeConfigsRequest::api_key, kafka::CreatePartitionsRequest::api_key})
+                        kafka::DescribeConfigsRequest::api_key, kafka::CreatePartitionsRequest::api_key,
+                        kafka::FindCoordinatorRequest::api_key, kafka::JoinGroupRequest::api_key,
+                        kafka::SyncGroupRequest::api_key, kafka::HeartbeatRequest::api_key,
+                        kafka::LeaveGroupRequest::api_key, kafka::OffsetCommitRequest::api_key,
+                        kafka::OffsetFetchRequest::api_key, kafka::OffsetDeleteRequest::api_key,
+                        kafka::DescribeGroupsRequest::api_key, kafka::ListGroupsRequest::api_key,
+                        kafka::DeleteGroupsRequest::api_key})
         dispatcher.wrap(key, [this](kafka::Dispatcher::Handle inner) -> kafka::Dispatcher::Handle {
             return [this, inner = std::move(inner)](const kafka::ExchangePtr& ex) {
-                io_pool_->post([inner, ex] { kafka::Dispatcher::run_handler(inner, ex); });
+                io_pool_->post_in_order(ex->connection_key(), [inner, ex] { kafka::Dispatcher::run_handler(inner, ex); });
             };
         });
 }

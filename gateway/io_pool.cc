@@ -45,6 +45,42 @@ void IoPool::post(std::function<void()> task) {
     run_logged(task);
 }
 
+void IoPool::post_in_order(const void* key, std::function<void()> task) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            auto [it, first] = in_order_.try_emplace(key);
+            it->second.push_back(std::move(task));
+            if (first) {   // else it runs after those before it
+                tasks_.push_back([this, key] { run_next_of(key); });
+                wake_.notify_one();
+            }
+            return;
+        }
+    }
+    run_logged(task);
+}
+
+// Runs the key's oldest task, then queues the next one (behind other keys' tasks: one busy connection
+// does not hold a thread to itself).
+void IoPool::run_next_of(const void* key) {
+    std::function<void()> task;
+    {
+        std::lock_guard lock(mutex_);
+        task = std::move(in_order_.at(key).front());
+    }
+    run_logged(task);
+    std::lock_guard lock(mutex_);
+    auto it = in_order_.find(key);
+    it->second.pop_front();
+    if (it->second.empty()) {
+        in_order_.erase(it);
+        return;
+    }
+    tasks_.push_back([this, key] { run_next_of(key); });   // also when stopping: the threads drain tasks_
+    wake_.notify_one();
+}
+
 void IoPool::run() {
     for (;;) {
         std::function<void()> task;

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -26,13 +27,18 @@ public:
     // Any thread: runs `task` on one of the pool's threads (inline once the pool is stopping).  A task
     // that throws is logged; it must answer its own exchange.
     void post(std::function<void()> task);
+    // The same, but tasks posted with the same `key` run one after the other, in the order posted (as
+    // Kafka handles one connection's requests in order); tasks of other keys run alongside.
+    void post_in_order(const void* key, std::function<void()> task);
 
 private:
     void run();
+    void run_next_of(const void* key);
 
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<std::function<void()>> tasks_;
+    std::map<const void*, std::deque<std::function<void()>>> in_order_;   // front: running or queued to run
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

@@ -77,6 +77,7 @@ public:
     }
 
     const std::string& peer() const override { return *peer_; }
+    const void* connection_key() const override { return peer_.get(); }   // one per connection
 
     void close_connection(const std::string& reason) override {
         // Answered already: that answer still leaves before the connection closes.

@@ -33,6 +33,9 @@ public:
     Reader body() const { return Reader(body_); }
     // host:port of the client, for logs.
     virtual const std::string& peer() const = 0;
+    // Names the connection the request came on: the same for all of its requests while it is open (an
+    // address that a later connection may reuse).  By default the exchange itself.
+    virtual const void* connection_key() const { return this; }
 
     // Encodes `response` (header + body, at the request's version) and hands it to the connection.
     template<typename Response>

@@ -363,6 +363,7 @@ void GroupCoordinator::shutdown() {
         notify_timer();
     }
     if (timer_.joinable() && timer_.get_id() != std::this_thread::get_id()) timer_.join();
+    write_order_.wait_idle();   // commits writing outside the mutex are done with the store
     run(out);
 }
 
@@ -547,6 +548,13 @@ JoinResult GroupCoordinator::generation_result(const Group& g, const Member& m, 
     return r;
 }
 
+StorageErrc GroupCoordinator::write_locked(std::span<const MetadataWrite> writes) {
+    WriteOrder::Ticket ticket = write_order_.take();
+    for (const MetadataWrite& w : writes)
+        if (auto it = pending_commits_.find(w.key); it != pending_commits_.end()) it->second.latest = ticket.number();
+    return write_order_.apply(ticket, store_, writes);
+}
+
 StorageErrc GroupCoordinator::store_group(const Group& g) {
     StoredGroup s;
     s.protocol_type = g.protocol_type;
@@ -566,7 +574,7 @@ StorageErrc GroupCoordinator::store_group(const Group& g) {
         sm.assignment = m.assignment;
     }
     MetadataWrite w{group_key(g.id), encode_group(s)};
-    StorageErrc e = store_.apply(std::span(&w, 1));
+    StorageErrc e = write_locked(std::span(&w, 1));
     if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + g.id + " failed");
     return e;
 }
@@ -576,7 +584,7 @@ StorageErrc GroupCoordinator::delete_group_records(Group& g) {
     if (g.stored) writes.push_back({group_key(g.id), std::nullopt});
     for (const auto& [tp, _] : g.offsets) writes.push_back({offset_key(g.id, tp), std::nullopt});
     if (writes.empty()) return StorageErrc::none;
-    StorageErrc e = store_.apply(writes);
+    StorageErrc e = write_locked(writes);
     if (e == StorageErrc::none) {
         g.stored = false;
         g.offsets.clear();
@@ -1193,7 +1201,7 @@ std::vector<ErrorCode> GroupCoordinator::delete_groups(const std::vector<std::st
 // ---- offsets ---------------------------------------------------------------------------------------
 
 std::vector<ErrorCode> GroupCoordinator::commit(const CommitRequest& req) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     time_ = now_();
     std::vector<ErrorCode> result(req.offsets.size(), ErrorCode::none);
     auto all = [&](ErrorCode e) {
@@ -1251,15 +1259,39 @@ std::vector<ErrorCode> GroupCoordinator::commit(const CommitRequest& req) {
         writes.push_back({offset_key(g->id, o.tp), encode_offset(s)});
         committed.emplace_back(o.tp, std::move(s));
     }
-    if (!writes.empty()) {
-        if (StorageErrc e = store_.apply(writes); e != StorageErrc::none) {
-            for (auto& r : result)
-                if (r == ErrorCode::none) r = coordinator_error(e);
-        } else {
-            for (auto& [tp, s] : committed) g->offsets[tp] = std::move(s);
-        }
+    erase_if_unused(*g);   // a group this commit created stays only once its offsets are written
+    if (writes.empty()) return result;
+
+    // The write, outside the mutex but in line; memory changes once it is done (as Kafka answers a
+    // commit once its offsets topic holds it, and serves OffsetFetch only what it holds).
+    WriteOrder::Ticket ticket = write_order_.take();
+    for (const MetadataWrite& w : writes) {
+        PendingCommit& p = pending_commits_[w.key];
+        p.latest = ticket.number();
+        ++p.writing;
     }
-    erase_if_unused(*g);
+    lock.unlock();
+    const StorageErrc e = write_order_.apply(ticket, store_, writes);
+    lock.lock();
+    time_ = now_();
+    // Not ours any more, or stopped: the store has it, whoever coordinates the group next reads it there.
+    const bool apply = e == StorageErrc::none && status_error(req.group_id, true) == ErrorCode::none;
+    Group* target = nullptr;
+    for (size_t k = 0; k < writes.size(); ++k) {
+        auto it = pending_commits_.find(writes[k].key);
+        const bool latest = it->second.latest == ticket.number();   // else a later write decided the key
+        if (--it->second.writing == 0) pending_commits_.erase(it);
+        if (!apply || !latest) continue;
+        if (!target) {
+            target = find(req.group_id);
+            if (!target || target->state == GroupState::dead)
+                target = &create(req.group_id);   // dropped or deleted meanwhile: the store has it now
+        }
+        target->offsets[committed[k].first] = std::move(committed[k].second);
+    }
+    if (e != StorageErrc::none)
+        for (auto& r : result)
+            if (r == ErrorCode::none) r = coordinator_error(e);
     return result;
 }
 
@@ -1328,7 +1360,7 @@ OffsetDeleteResult GroupCoordinator::delete_offsets(const std::string& group_id,
     for (size_t i : eligible)
         if (g->offsets.count(partitions[i])) writes.push_back({offset_key(g->id, partitions[i]), std::nullopt});
     if (!writes.empty()) {
-        if (StorageErrc e = store_.apply(writes); e != StorageErrc::none) {
+        if (StorageErrc e = write_locked(writes); e != StorageErrc::none) {
             for (size_t i : eligible) r.partitions[i] = coordinator_error(e);
             return r;
         }
@@ -1370,7 +1402,7 @@ void GroupCoordinator::expire_offsets(Outbox&) {
         if (!gone.empty()) {
             std::vector<MetadataWrite> writes;
             for (const auto& tp : gone) writes.push_back({offset_key(id, tp), std::nullopt});
-            if (store_.apply(writes) != StorageErrc::none) continue;
+            if (write_locked(writes) != StorageErrc::none) continue;
             for (const auto& tp : gone) g.offsets.erase(tp);
             expired += gone.size();
         }
@@ -1397,7 +1429,7 @@ void GroupCoordinator::topic_deleted(const std::string& topic) {
                 writes.push_back({offset_key(id, tp), std::nullopt});
                 gone.push_back(tp);
             }
-        if (writes.empty() || store_.apply(writes) != StorageErrc::none) continue;
+        if (writes.empty() || write_locked(writes) != StorageErrc::none) continue;
         for (const auto& tp : gone) g->offsets.erase(tp);
     }
 }

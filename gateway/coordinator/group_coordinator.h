@@ -7,7 +7,11 @@
 // and pending-sync timeouts; the initial rebalance delay; MEMBER_ID_REQUIRED (KIP-394); static
 // membership with fencing (KIP-345) and the v9 skip_assignment (KIP-814).
 //
-// Threads: one mutex guards every group.  JoinGroup and SyncGroup answer later through their
+// Threads: one mutex guards every group.  Store writes keep the order the mutex decided them in
+// (write_order.h); OffsetCommit writes after releasing the mutex and changes memory once the write is
+// done, so a slow store holds up only the commits waiting on it, not every group request.  The other
+// writes (group records at the end of a rebalance, deletions, expiry) still hold the mutex while they
+// write.  JoinGroup and SyncGroup answer later through their
 // callback, run on the thread whose request or deadline completes the barrier, never with the mutex
 // held.  Time comes from an injectable clock (milliseconds); advance() fires what is due, so tests
 // drive everything with a fake clock.  start() runs a timer thread that loads the stored state, then
@@ -24,6 +28,7 @@
 #pragma once
 
 #include "gateway/coordinator/group_options.h"
+#include "gateway/coordinator/write_order.h"
 #include "gateway/error_codes.h"
 #include "gateway/storage/metadata_store.h"
 #include "gateway/storage/storage_engine.h"
@@ -273,6 +278,9 @@ private:
     void fail_waiting(Group& g, ErrorCode error, Outbox& out);
     JoinResult generation_result(const Group& g, const Member& m, bool with_members) const;
     void expire_offsets(Outbox& out);
+    // Under mutex_: writes in line (see write_order.h); commits writing outside the mutex that these
+    // writes overwrite leave memory alone (pending_commits_).
+    StorageErrc write_locked(std::span<const MetadataWrite> writes);
     StorageErrc store_group(const Group& g);
     StorageErrc delete_group_records(Group& g);
     void transition(Group& g, GroupState to);
@@ -298,6 +306,15 @@ private:
     uint64_t ownership_version_ = 0;
     int64_t next_retention_check_ = 0;
     uint64_t id_state_[2] = {0, 0};
+    WriteOrder write_order_;
+    // Offset keys with commits writing outside the mutex: the ticket of the last write decided for the
+    // key (a commit's, or a deletion's) and how many commits are writing it.  A commit changes memory
+    // after its write only when no later write was decided for the key meanwhile.
+    struct PendingCommit {
+        uint64_t latest = 0;
+        int writing = 0;
+    };
+    std::map<std::string, PendingCommit, std::less<>> pending_commits_;
 
     std::condition_variable timer_changed_;
     std::thread timer_;

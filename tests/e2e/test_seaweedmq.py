@@ -467,6 +467,69 @@ def test_a_fetch_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_
     assert len(consume(gw.bootstrap, topic, 0, 10)) == 10
 
 
+def kafka_string(s):
+    return struct.pack(">h", len(s)) + s.encode()
+
+
+def offset_commit_v2_body(group, topic, partition, offset):
+    """A commit outside group management (generation -1, no member), as kafka-python's simple commits."""
+    return (kafka_string(group) + struct.pack(">i", -1) + kafka_string("") + struct.pack(">q", -1)
+            + struct.pack(">i", 1) + kafka_string(topic) + struct.pack(">iiqh", 1, partition, offset, -1))
+
+
+def offset_commit_v2_error(answer):
+    # correlation, [topic, [partition, error]] with one of each
+    (name_len,) = struct.unpack(">h", answer[8:10])
+    partition, error = struct.unpack(">ih", answer[14 + name_len:20 + name_len])
+    return error
+
+
+def offset_fetch_v1(sock, correlation, group, topic, partition):
+    send_frame(sock, 9, 1, correlation, kafka_string(group) + struct.pack(">i", 1) + kafka_string(topic)
+               + struct.pack(">ii", 1, partition))
+    answer = read_frame(sock)
+    (name_len,) = struct.unpack(">h", answer[8:10])
+    offset, = struct.unpack(">q", answer[18 + name_len:26 + name_len])
+    return struct.unpack(">i", answer[:4])[0], offset
+
+
+def test_an_offset_commit_waiting_on_seaweedfs_holds_up_no_other_group_request(make_seaweed_gateway, seaweedfs):
+    """The group coordinator's requests run on the I/O threads, and a commit writes its offsets to the filer
+    without holding the coordinator's lock: with SeaweedFS stopped, a commit waits, while another connection
+    on the same event loop still reads another group's committed offset."""
+    gw = make_seaweed_gateway(threads=1)
+    topic = unique("commit-stalled")
+    create_topic(gw.bootstrap, topic, 1)
+    produce(gw.bootstrap, topic, [(0, None, b"r", None, None)])
+    committer = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    send_frame(other, 8, 2, 50, offset_commit_v2_body("reader", topic, 0, 1))
+    assert offset_commit_v2_error(read_frame(other)) == 0
+    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
+    for p in stopped:
+        os.kill(p.pid, signal.SIGSTOP)
+    try:
+        send_frame(committer, 8, 2, 51, offset_commit_v2_body("writer", topic, 0, 1))
+        time.sleep(0.5)   # the commit is on its way to the filer
+        began = time.time()
+        assert offset_fetch_v1(other, 52, "reader", topic, 0) == (52, 1)
+        took = time.time() - began
+        assert took < 2, f"OffsetFetch took {took:.1f} s behind the stalled commit"
+        assert not select.select([committer], [], [], 0)[0], "the commit was answered without SeaweedFS"
+    finally:
+        for p in stopped:
+            os.kill(p.pid, signal.SIGCONT)
+    # Once SeaweedFS answers again, so does the commit: stored, or a retriable error after its timeout.
+    answer = read_frame(committer)
+    assert struct.unpack(">i", answer[:4])[0] == 51
+    error = offset_commit_v2_error(answer)
+    assert error in (0, 15), error   # none, or COORDINATOR_NOT_AVAILABLE
+    expected = 1 if error == 0 else -1
+    assert offset_fetch_v1(other, 53, "writer", topic, 0) == (53, expected)
+    committer.close()
+    other.close()
+
+
 def find_coordinator(bootstrap, group):
     """FindCoordinator v0 sent by hand to one gateway: (error_code, node_id, host, port)."""
     import socket

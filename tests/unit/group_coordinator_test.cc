@@ -7,7 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace gateway {
 namespace {
@@ -749,6 +754,129 @@ TEST(GroupRecords, RoundTripAndKeys) {
     EXPECT_EQ(tp.partition, 12);
     EXPECT_FALSE(parse_offset_key("offset/x", group, tp));
     EXPECT_FALSE(parse_offset_key("group/x/t/1", group, tp));
+}
+
+// A store whose writes wait while it is held: a filer that stopped answering.  Records what reached it.
+class HeldStore final : public MetadataStore {
+public:
+    StorageErrc apply(std::span<const MetadataWrite> writes) override {
+        std::unique_lock lock(mutex_);
+        ++waiting_;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return !held_; });
+        --waiting_;
+        for (const MetadataWrite& w : writes) applied.push_back(w.key + (w.value ? "=" : " deleted"));
+        lock.unlock();
+        return inner_.apply(writes);
+    }
+    std::vector<std::pair<std::string, std::string>> scan(std::string_view prefix) const override {
+        return inner_.scan(prefix);
+    }
+    void hold() {
+        std::lock_guard lock(mutex_);
+        held_ = true;
+    }
+    void release() {
+        std::lock_guard lock(mutex_);
+        held_ = false;
+        changed_.notify_all();
+    }
+    bool writer_waiting() {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ > 0; });
+    }
+    std::vector<std::string> applied;   // under mutex_ while writes run
+
+private:
+    InMemoryMetadataStore inner_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool held_ = false;
+    int waiting_ = 0;
+};
+
+class CoordinatorOnHeldStore : public ::testing::Test {
+protected:
+    int64_t now = 1'000'000;
+    HeldStore store;
+    GroupOptions options = [] {
+        GroupOptions o;
+        o.initial_rebalance_delay_ms = 0;
+        return o;
+    }();
+    GroupCoordinator c{store, options, [this] { return now; }};
+
+    void SetUp() override { c.load(); }
+    void TearDown() override { store.release(); }
+
+    // Runs `f` on another thread; true if it finished within `limit` (else it is left to finish later).
+    static bool finishes(std::future<void>& f, std::chrono::milliseconds limit) {
+        return f.wait_for(limit) == std::future_status::ready;
+    }
+};
+
+TEST_F(CoordinatorOnHeldStore, ACommitWaitingOnTheStoreHoldsUpNoOtherGroupRequest) {
+    JoinRequest r;
+    r.group_id = "g";
+    r.client_id = "client";
+    r.session_timeout_ms = session;
+    r.rebalance_timeout_ms = rebalance;
+    r.protocol_type = "consumer";
+    r.protocols = {{"range", "m"}};
+    std::optional<JoinResult> joined;
+    c.join(r, [&](const JoinResult& res) { joined = res; });
+    ASSERT_TRUE(joined && joined->error == ErrorCode::none);
+    std::optional<SyncResult> synced;
+    c.sync({"g", joined->generation_id, joined->member_id, std::nullopt, std::nullopt, std::nullopt, {}},
+           [&](const SyncResult& res) { synced = res; });
+    ASSERT_TRUE(synced && synced->error == ErrorCode::none);
+    ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 5, -1, "")})).at(0), ErrorCode::none);
+
+    store.hold();
+    auto commit = std::async(std::launch::async, [&] {
+        return c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 9, -1, "")}));
+    });
+    ASSERT_TRUE(store.writer_waiting());
+    // The group requests that write nothing go on; the commit's offset is not served before it is stored.
+    auto others = std::async(std::launch::async, [&] {
+        EXPECT_EQ(c.heartbeat({"g", joined->generation_id, joined->member_id, std::nullopt}), ErrorCode::none);
+        EXPECT_EQ(c.describe("g").state, "Stable");
+        EXPECT_EQ(c.list({}).groups.size(), 2u);
+        EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.at(0).offset, 5);
+    });
+    const bool went_on = finishes(others, std::chrono::seconds(10));
+    store.release();
+    EXPECT_TRUE(went_on) << "group requests waited for another group's store write";
+    others.get();
+    EXPECT_EQ(commit.get().at(0), ErrorCode::none);
+    EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.at(0).offset, 9);
+}
+
+TEST_F(CoordinatorOnHeldStore, AnOffsetDeletionDecidedWhileACommitIsWritingWinsInStoreAndMemory) {
+    ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 5, -1, "")})).at(0), ErrorCode::none);
+    store.hold();
+    auto commit = std::async(std::launch::async, [&] {
+        return c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 9, -1, "")}));
+    });
+    ASSERT_TRUE(store.writer_waiting());
+    // Decided after the commit (it drops the offset 5 it sees), written after it: it waits for its turn
+    // holding the coordinator's mutex, which a describe() shows.
+    auto deletion = std::async(std::launch::async, [&] { return c.delete_offsets("s", {{"t", 0}}); });
+    std::future<void> probe;
+    for (int i = 0; i < 200; ++i) {
+        probe = std::async(std::launch::async, [&] { c.describe("x"); });
+        if (!finishes(probe, std::chrono::milliseconds(50))) break;   // the deletion holds the mutex
+        probe.get();
+        probe = {};
+    }
+    store.release();
+    if (probe.valid()) probe.get();
+    EXPECT_EQ(commit.get().at(0), ErrorCode::none);
+    EXPECT_EQ(deletion.get().partitions.at(0), ErrorCode::none);
+    EXPECT_EQ(store.applied, (std::vector<std::string>{"offset/s/t/0=", "offset/s/t/0=", "offset/s/t/0 deleted"}));
+    EXPECT_TRUE(store.scan("offset/").empty());
+    // Memory agrees with the store: the commit's late change did not bring the offset back.
+    EXPECT_EQ(c.fetch_offsets("s", std::vector<TopicPartition>{{"t", 0}}).offsets.at(0).offset, -1);
 }
 
 TEST(GroupCoordinatorErrors, StorageFailuresAreRetriable) {

@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 namespace gateway {
 namespace {
@@ -54,6 +56,51 @@ TEST(IoPool, AThrowingTaskDoesNotStopThePool) {
     std::promise<void> after;
     pool.post([&] { after.set_value(); });
     EXPECT_EQ(after.get_future().wait_for(10s), std::future_status::ready);
+}
+
+TEST(IoPool, TasksOfOneKeyRunInOrderOneAtATimeWhileOtherKeysGoOn) {
+    IoPool pool(4);
+    int a_key, b_key;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::mutex m;
+    std::vector<int> order;
+    auto record = [&](int i) {
+        std::lock_guard lock(m);
+        order.push_back(i);
+    };
+    pool.post_in_order(&a_key, [&, released] {
+        released.wait();
+        record(1);
+    });
+    std::promise<void> last_ran;
+    pool.post_in_order(&a_key, [&] { record(2); });
+    pool.post_in_order(&a_key, [&] {
+        record(3);
+        last_ran.set_value();
+    });
+    std::promise<void> other_ran;
+    pool.post_in_order(&b_key, [&] { other_ran.set_value(); });
+    // Another key is not held up by the first key's blocked task; the first key's later tasks are.
+    EXPECT_EQ(other_ran.get_future().wait_for(10s), std::future_status::ready);
+    {
+        std::lock_guard lock(m);
+        EXPECT_TRUE(order.empty());
+    }
+    release.set_value();
+    ASSERT_EQ(last_ran.get_future().wait_for(10s), std::future_status::ready);
+    std::lock_guard lock(m);
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+}
+
+TEST(IoPool, KeyedTasksQueuedBeforeItGoesAllRun) {
+    std::atomic<int> done{0};
+    int key;
+    {
+        IoPool pool(2);
+        for (int i = 0; i < 100; ++i) pool.post_in_order(&key, [&] { ++done; });
+    }
+    EXPECT_EQ(done.load(), 100);
 }
 
 } // namespace
