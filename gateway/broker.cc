@@ -17,6 +17,7 @@
 #include "generated/offset_commit_request.h"
 #include "generated/offset_delete_request.h"
 #include "generated/offset_fetch_request.h"
+#include "generated/produce_request.h"
 #include "generated/sync_group_request.h"
 #include "runtime/log.h"
 
@@ -78,10 +79,13 @@ void Broker::register_handlers(kafka::Dispatcher& dispatcher) {
     register_all_handlers(dispatcher, *this);
     if (!io_pool_) return;
     // Where the engine's calls may wait on another process, the handlers whose work is such calls (topic
-    // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.  So do the group
-    // coordinator's: its store is the same other process (the filer on seaweedmq://), and a rebalance's
-    // group record is written under the coordinator's mutex, which every group request takes.
-    for (int16_t key : {kafka::MetadataRequest::api_key, kafka::ListOffsetsRequest::api_key,
+    // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.  So does Produce: it
+    // looks topics up and opens publish streams (a broker's answer, or its timeout), though its appends
+    // themselves do not wait.  So do the group coordinator's: its store is the same other process (the
+    // filer on seaweedmq://), and a rebalance's group record is written under the coordinator's mutex,
+    // which every group request takes.  One connection's requests run in the order they came, as the
+    // order of its appends is the order of its records.
+    for (int16_t key : {kafka::ProduceRequest::api_key, kafka::MetadataRequest::api_key, kafka::ListOffsetsRequest::api_key,
                         kafka::CreateTopicsRequest::api_key, kafka::DeleteTopicsRequest::api_key,
                         kafka::DescribeConfigsRequest::api_key, kafka::CreatePartitionsRequest::api_key,
                         kafka::FindCoordinatorRequest::api_key, kafka::JoinGroupRequest::api_key,

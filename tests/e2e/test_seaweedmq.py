@@ -467,6 +467,44 @@ def test_a_fetch_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_
     assert len(consume(gw.bootstrap, topic, 0, 10)) == 10
 
 
+def test_a_produce_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_gateway, seaweedfs):
+    """Produce runs on the I/O threads: with SeaweedFS stopped, a produce to a partition whose publish stream
+    is not open yet waits for the broker's answer, and another client on the same event loop is still served.
+    Once SeaweedFS is back the record is stored, once."""
+    gw = make_seaweed_gateway(threads=1)
+    topic = unique("produce-stalled")
+    create_topic(gw.bootstrap, topic, 2)
+    producer = Producer({"bootstrap.servers": gw.bootstrap, "linger.ms": 0, "acks": "1",
+                         "enable.idempotence": False, "message.timeout.ms": 120000})
+    delivered = []
+    producer.produce(topic, partition=0, value=b"warm", on_delivery=lambda err, msg: delivered.append(err))
+    assert producer.flush(30) == 0 and delivered == [None]
+    other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
+    for p in stopped:
+        os.kill(p.pid, signal.SIGSTOP)
+    try:
+        producer.produce(topic, partition=1, value=b"while stopped",
+                         on_delivery=lambda err, msg: delivered.append(err))
+        producer.poll(0.5)   # the request is sent; the gateway opens partition 1's stream and waits
+        began = time.time()
+        send_frame(other, 18, 0, 60, b"")
+        answer = read_frame(other)
+        took = time.time() - began
+        assert struct.unpack(">ih", answer[:6]) == (60, 0)
+        assert took < 2, f"ApiVersions took {took:.1f} s behind the stalled produce"
+        assert len(delivered) == 1, "the produce was answered without SeaweedFS"
+    finally:
+        for p in stopped:
+            os.kill(p.pid, signal.SIGCONT)
+    assert producer.flush(90) == 0
+    other.close()
+    # Delivered (maybe after a retry of a timed-out first attempt): the record is there, exactly once.
+    assert delivered[1] is None, delivered[1]
+    stored = consume(gw.bootstrap, topic, 1, 2, timeout=10)
+    assert [m.value() for m in stored] == [b"while stopped"]
+
+
 def kafka_string(s):
     return struct.pack(">h", len(s)) + s.encode()
 
