@@ -2,6 +2,7 @@
 through the gateway, and a native SeaweedMQ subscriber reading what they produced."""
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -434,6 +435,33 @@ def fetch_v4_body(topic, partition, offset, max_wait_ms=0):
             + struct.pack(">i", 1) + struct.pack(">iqi", partition, offset, 1 << 20))
 
 
+@contextlib.contextmanager
+def seaweedfs_stopped(seaweedfs):
+    """SIGSTOPs every weed process (its sockets stay open, its answers just do not come); SIGCONT after."""
+    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
+    for p in stopped:
+        os.kill(p.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for p in stopped:
+            os.kill(p.pid, signal.SIGCONT)
+
+
+def answered_quickly(what, call, limit=2):
+    """call()'s result, asserting it came within `limit` seconds."""
+    began = time.time()
+    result = call()
+    took = time.time() - began
+    assert took < limit, f"{what} took {took:.1f} s"
+    return result
+
+
+def api_versions_v0(sock, correlation):
+    send_frame(sock, 18, 0, correlation, b"")
+    return struct.unpack(">ih", read_frame(sock)[:6])
+
+
 def test_a_fetch_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_gateway, seaweedfs):
     """Fetch reads on the I/O threads: with SeaweedFS stopped (SIGSTOP, so its sockets stay open and its
     answers just do not come), a fetch waits, and another client on the same event loop is still served."""
@@ -443,22 +471,11 @@ def test_a_fetch_waiting_on_seaweedfs_holds_up_no_other_connection(make_seaweed_
     produce(gw.bootstrap, topic, [(0, None, b"r%d" % i, None, None) for i in range(10)])
     fetcher = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
     other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
-    for p in stopped:
-        os.kill(p.pid, signal.SIGSTOP)
-    try:
+    with seaweedfs_stopped(seaweedfs):
         send_frame(fetcher, 1, 4, 41, fetch_v4_body(topic, 0, FIRST))
         time.sleep(0.5)   # the fetch is on its way to SeaweedFS
-        began = time.time()
-        send_frame(other, 18, 0, 42, b"")
-        answer = read_frame(other)
-        took = time.time() - began
-        assert struct.unpack(">ih", answer[:6]) == (42, 0)
-        assert took < 2, f"ApiVersions took {took:.1f} s behind the stalled fetch"
+        assert answered_quickly("ApiVersions behind the stalled fetch", lambda: api_versions_v0(other, 42)) == (42, 0)
         assert not select.select([fetcher], [], [], 0)[0], "the fetch was answered without SeaweedFS"
-    finally:
-        for p in stopped:
-            os.kill(p.pid, signal.SIGCONT)
     # Once SeaweedFS answers again, so does the fetch (records, or a retriable error after its timeout).
     answer = read_frame(fetcher)
     assert struct.unpack(">i", answer[:4])[0] == 41
@@ -480,23 +497,12 @@ def test_a_produce_waiting_on_seaweedfs_holds_up_no_other_connection(make_seawee
     producer.produce(topic, partition=0, value=b"warm", on_delivery=lambda err, msg: delivered.append(err))
     assert producer.flush(30) == 0 and delivered == [None]
     other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
-    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
-    for p in stopped:
-        os.kill(p.pid, signal.SIGSTOP)
-    try:
+    with seaweedfs_stopped(seaweedfs):
         producer.produce(topic, partition=1, value=b"while stopped",
                          on_delivery=lambda err, msg: delivered.append(err))
         producer.poll(0.5)   # the request is sent; the gateway opens partition 1's stream and waits
-        began = time.time()
-        send_frame(other, 18, 0, 60, b"")
-        answer = read_frame(other)
-        took = time.time() - began
-        assert struct.unpack(">ih", answer[:6]) == (60, 0)
-        assert took < 2, f"ApiVersions took {took:.1f} s behind the stalled produce"
+        assert answered_quickly("ApiVersions behind the stalled produce", lambda: api_versions_v0(other, 60)) == (60, 0)
         assert len(delivered) == 1, "the produce was answered without SeaweedFS"
-    finally:
-        for p in stopped:
-            os.kill(p.pid, signal.SIGCONT)
     assert producer.flush(90) == 0
     other.close()
     # Delivered (maybe after a retry of a timed-out first attempt): the record is there, exactly once.
@@ -543,20 +549,12 @@ def test_an_offset_commit_waiting_on_seaweedfs_holds_up_no_other_group_request(m
     other = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
     send_frame(other, 8, 2, 50, offset_commit_v2_body("reader", topic, 0, 1))
     assert offset_commit_v2_error(read_frame(other)) == 0
-    stopped = [p for p in (seaweedfs.proc, seaweedfs.broker_proc) if p is not None]
-    for p in stopped:
-        os.kill(p.pid, signal.SIGSTOP)
-    try:
+    with seaweedfs_stopped(seaweedfs):
         send_frame(committer, 8, 2, 51, offset_commit_v2_body("writer", topic, 0, 1))
         time.sleep(0.5)   # the commit is on its way to the filer
-        began = time.time()
-        assert offset_fetch_v1(other, 52, "reader", topic, 0) == (52, 1)
-        took = time.time() - began
-        assert took < 2, f"OffsetFetch took {took:.1f} s behind the stalled commit"
+        assert answered_quickly("OffsetFetch behind the stalled commit",
+                                lambda: offset_fetch_v1(other, 52, "reader", topic, 0)) == (52, 1)
         assert not select.select([committer], [], [], 0)[0], "the commit was answered without SeaweedFS"
-    finally:
-        for p in stopped:
-            os.kill(p.pid, signal.SIGCONT)
     # Once SeaweedFS answers again, so does the commit: stored, or a retriable error after its timeout.
     answer = read_frame(committer)
     assert struct.unpack(">i", answer[:4])[0] == 51

@@ -51,15 +51,17 @@ CommitRequest creq(const std::string& group, int32_t generation, const std::stri
     return r;
 }
 
+GroupOptions no_initial_delay() {
+    GroupOptions o;
+    o.initial_rebalance_delay_ms = 0;
+    return o;
+}
+
 class Coordinator : public ::testing::Test {
 protected:
     int64_t now = 1'000'000;
     InMemoryMetadataStore store;
-    GroupOptions options = [] {
-        GroupOptions o;
-        o.initial_rebalance_delay_ms = 0;
-        return o;
-    }();
+    GroupOptions options = no_initial_delay();
     std::unique_ptr<GroupCoordinator> c;
 
     void make() {
@@ -799,11 +801,7 @@ class CoordinatorOnHeldStore : public ::testing::Test {
 protected:
     int64_t now = 1'000'000;
     HeldStore store;
-    GroupOptions options = [] {
-        GroupOptions o;
-        o.initial_rebalance_delay_ms = 0;
-        return o;
-    }();
+    GroupOptions options = no_initial_delay();
     GroupCoordinator c{store, options, [this] { return now; }};
 
     void SetUp() override { c.load(); }
