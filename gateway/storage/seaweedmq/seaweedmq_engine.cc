@@ -725,11 +725,13 @@ public:
         const bool log_append_time = t->info.config.log_append_time;
         const int64_t append_time = log_append_time ? now_ms() : -1;
 
-        // The records, viewing the producer's batches (or their decompressed payloads).
+        // The records, viewing the producer's batches (or their decompressed payloads): not copied, as they
+        // are encoded for the broker before this returns.
         std::vector<std::vector<kafka::Record>> decoded;
         std::vector<OutgoingRecord> records;
         try {
-            kafka::RecordBatchReader reader(kafka::Bytes::copy_of(batches), kafka::PartialTail::reject);
+            kafka::RecordBatchReader reader(kafka::Bytes(nullptr, batches.data(), batches.size()),
+                                            kafka::PartialTail::reject);
             while (std::optional<kafka::RecordBatch> b = reader.next()) {
                 if (b->header.is_control()) continue;
                 decoded.push_back(kafka::decode_records(b->bytes, kafka::default_max_decompressed_size));
