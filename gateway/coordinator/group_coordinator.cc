@@ -555,7 +555,39 @@ StorageErrc GroupCoordinator::write_locked(std::span<const MetadataWrite> writes
     return write_order_.apply(ticket, store_, writes);
 }
 
+namespace {
+
+StoredGroup stored_form(const GroupCoordinator::Group& g);
+
+} // namespace
+
 StorageErrc GroupCoordinator::store_group(const Group& g) {
+    MetadataWrite w{group_key(g.id), encode_group(stored_form(g))};
+    StorageErrc e = write_locked(std::span(&w, 1));
+    if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + g.id + " failed");
+    return e;
+}
+
+void GroupCoordinator::store_group_later(Group& g, Outbox& out, AfterStore then) {
+    auto ticket = std::make_shared<WriteOrder::Ticket>(write_order_.take());
+    out.push_back([this, ticket, write = MetadataWrite{group_key(g.id), encode_group(stored_form(g))}, id = g.id,
+                   generation = g.generation, then = std::move(then)] {
+        const StorageErrc e = write_order_.apply(*ticket, store_, std::span(&write, 1));
+        if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + id + " failed");
+        Outbox after;
+        {
+            std::lock_guard lock(mutex_);
+            time_ = now_();
+            Group* g = find(id);
+            if (g && g->generation == generation && !stopped_) then(*g, e, after);
+        }
+        run(after);
+    });
+}
+
+namespace {
+
+StoredGroup stored_form(const GroupCoordinator::Group& g) {
     StoredGroup s;
     s.protocol_type = g.protocol_type;
     s.generation = g.generation;
@@ -573,11 +605,10 @@ StorageErrc GroupCoordinator::store_group(const Group& g) {
         for (const auto& p : m.protocols) sm.protocols.emplace_back(p.name, p.metadata);
         sm.assignment = m.assignment;
     }
-    MetadataWrite w{group_key(g.id), encode_group(s)};
-    StorageErrc e = write_locked(std::span(&w, 1));
-    if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + g.id + " failed");
-    return e;
+    return s;
 }
+
+} // namespace
 
 StorageErrc GroupCoordinator::delete_group_records(Group& g) {
     std::vector<MetadataWrite> writes;
@@ -696,7 +727,8 @@ void GroupCoordinator::complete_join(Group& g, Outbox& out) {
         g.leader.reset();
         g.subscribed_topics.reset();
         transition(g, GroupState::empty);
-        if (store_group(g) == StorageErrc::none) g.stored = true;
+        g.stored = true;   // the record is on its way (and a later deletion of it is written after it)
+        store_group_later(g, out, [](Group&, StorageErrc, Outbox&) {});
         kafka::log_info("coordinator", "group " + g.id + " is empty at generation " + std::to_string(g.generation));
         return;
     }
@@ -1026,15 +1058,20 @@ void GroupCoordinator::sync(SyncRequest req, SyncCallback done) {
                     auto it = given.find(id);
                     member.assignment = it == given.end() ? std::string() : it->second;   // omitted: empty
                 }
-                StorageErrc stored = store_group(*g);
-                if (stored != StorageErrc::none) {
-                    reset_and_propagate_assignment_error(*g, coordinator_error(stored), out);
-                    maybe_prepare_rebalance(*g, out);
-                } else {
-                    g->stored = true;
-                    propagate_assignment(*g, ErrorCode::none, out);
-                    transition(*g, GroupState::stable);
-                }
+                // The members learn their assignments once the generation is stored; meanwhile the
+                // others' SyncGroups wait as before the leader's came.  A group that moved on (a member
+                // left or joined, the sync deadline passed) ignores the result: its new rebalance answers.
+                store_group_later(*g, out, [this](Group& g, StorageErrc stored, Outbox& out) {
+                    if (g.state != GroupState::completing_rebalance) return;
+                    if (stored != StorageErrc::none) {
+                        reset_and_propagate_assignment_error(g, coordinator_error(stored), out);
+                        maybe_prepare_rebalance(g, out);
+                        return;
+                    }
+                    g.stored = true;
+                    propagate_assignment(g, ErrorCode::none, out);
+                    transition(g, GroupState::stable);
+                });
                 break;
             }
             case GroupState::stable: {

@@ -8,10 +8,12 @@
 // membership with fencing (KIP-345) and the v9 skip_assignment (KIP-814).
 //
 // Threads: one mutex guards every group.  Store writes keep the order the mutex decided them in
-// (write_order.h); OffsetCommit writes after releasing the mutex and changes memory once the write is
-// done, so a slow store holds up only the commits waiting on it, not every group request.  The other
-// writes (group records at the end of a rebalance, deletions, expiry) still hold the mutex while they
-// write.  JoinGroup and SyncGroup answer later through their
+// (write_order.h).  The frequent ones are written after the mutex is released, and memory changes once
+// they are done: OffsetCommit's offsets, the group record of a generation the leader's SyncGroup
+// completes (the members get their assignments once it is stored, as Kafka answers them once its offsets
+// topic holds the group), and that of a group left Empty.  So a slow store holds up only the requests
+// waiting on those writes, not every group request.  The rare ones (a static member rejoining, group
+// and offset deletion, expiry) still write under the mutex.  JoinGroup and SyncGroup answer later through their
 // callback, run on the thread whose request or deadline completes the barrier, never with the mutex
 // held.  Time comes from an injectable clock (milliseconds); advance() fires what is due, so tests
 // drive everything with a fake clock.  start() runs a timer thread that loads the stored state, then
@@ -282,6 +284,10 @@ private:
     // writes overwrite leave memory alone (pending_commits_).
     StorageErrc write_locked(std::span<const MetadataWrite> writes);
     StorageErrc store_group(const Group& g);
+    // Under mutex_: writes the group's record in line but once the mutex is released (from `out`); then,
+    // under the mutex again, `then` gets the result if the group is still at the same generation.
+    using AfterStore = std::function<void(Group&, StorageErrc, Outbox&)>;
+    void store_group_later(Group& g, Outbox& out, AfterStore then);
     StorageErrc delete_group_records(Group& g);
     void transition(Group& g, GroupState to);
     void schedule_session(Member& m, int64_t timeout_ms);

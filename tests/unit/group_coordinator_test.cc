@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -767,6 +768,8 @@ public:
         changed_.notify_all();
         changed_.wait(lock, [&] { return !held_; });
         --waiting_;
+        for (const MetadataWrite& w : writes)
+            if (failing_groups && w.key.starts_with("group/")) return StorageErrc::storage_error;
         for (const MetadataWrite& w : writes) applied.push_back(w.key + (w.value ? "=" : " deleted"));
         lock.unlock();
         return inner_.apply(writes);
@@ -788,6 +791,7 @@ public:
         return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ > 0; });
     }
     std::vector<std::string> applied;   // under mutex_ while writes run
+    std::atomic<bool> failing_groups{false};   // writes of group records fail
 
 private:
     InMemoryMetadataStore inner_;
@@ -811,23 +815,35 @@ protected:
     static bool finishes(std::future<void>& f, std::chrono::milliseconds limit) {
         return f.wait_for(limit) == std::future_status::ready;
     }
+
+    // A member alone in `group`, its JoinGroup answered (generation 1, CompletingRebalance, the leader).
+    JoinResult join_alone(const std::string& group) {
+        JoinRequest r;
+        r.group_id = group;
+        r.client_id = "client";
+        r.session_timeout_ms = session;
+        r.rebalance_timeout_ms = rebalance;
+        r.protocol_type = "consumer";
+        r.protocols = {{"range", "m"}};
+        std::optional<JoinResult> joined;
+        c.join(r, [&](const JoinResult& res) { joined = res; });
+        EXPECT_TRUE(joined && joined->error == ErrorCode::none);
+        return joined.value_or(JoinResult{});
+    }
+    // The leader's SyncGroup giving itself `assignment`; its answer goes to `slot`.
+    void sync_leader(const std::string& group, const JoinResult& joined, const std::string& assignment,
+                     std::shared_ptr<std::optional<SyncResult>> slot) {
+        c.sync({group, joined.generation_id, joined.member_id, std::nullopt, std::nullopt, std::nullopt,
+                {{joined.member_id, assignment}}},
+               [slot](const SyncResult& res) { *slot = res; });
+    }
 };
 
 TEST_F(CoordinatorOnHeldStore, ACommitWaitingOnTheStoreHoldsUpNoOtherGroupRequest) {
-    JoinRequest r;
-    r.group_id = "g";
-    r.client_id = "client";
-    r.session_timeout_ms = session;
-    r.rebalance_timeout_ms = rebalance;
-    r.protocol_type = "consumer";
-    r.protocols = {{"range", "m"}};
-    std::optional<JoinResult> joined;
-    c.join(r, [&](const JoinResult& res) { joined = res; });
-    ASSERT_TRUE(joined && joined->error == ErrorCode::none);
-    std::optional<SyncResult> synced;
-    c.sync({"g", joined->generation_id, joined->member_id, std::nullopt, std::nullopt, std::nullopt, {}},
-           [&](const SyncResult& res) { synced = res; });
-    ASSERT_TRUE(synced && synced->error == ErrorCode::none);
+    const std::optional<JoinResult> joined = join_alone("g");
+    auto synced = std::make_shared<std::optional<SyncResult>>();
+    sync_leader("g", *joined, "a", synced);
+    ASSERT_TRUE(*synced && (*synced)->error == ErrorCode::none);
     ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 5, -1, "")})).at(0), ErrorCode::none);
 
     store.hold();
@@ -875,6 +891,46 @@ TEST_F(CoordinatorOnHeldStore, AnOffsetDeletionDecidedWhileACommitIsWritingWinsI
     EXPECT_TRUE(store.scan("offset/").empty());
     // Memory agrees with the store: the commit's late change did not bring the offset back.
     EXPECT_EQ(c.fetch_offsets("s", std::vector<TopicPartition>{{"t", 0}}).offsets.at(0).offset, -1);
+}
+
+TEST_F(CoordinatorOnHeldStore, TheLeadersSyncWaitingOnTheStoreHoldsUpNoOtherGroupAndAnswersOnceStored) {
+    const JoinResult other = join_alone("h");
+    auto other_synced = std::make_shared<std::optional<SyncResult>>();
+    sync_leader("h", other, "b", other_synced);
+    ASSERT_TRUE(*other_synced && (*other_synced)->error == ErrorCode::none);
+    const JoinResult joined = join_alone("g");
+
+    store.hold();
+    auto synced = std::make_shared<std::optional<SyncResult>>();
+    // The thread whose request completes the generation writes its record, after releasing the mutex.
+    auto leader = std::async(std::launch::async, [&] { sync_leader("g", joined, "mine", synced); });
+    ASSERT_TRUE(store.writer_waiting());
+    auto others = std::async(std::launch::async, [&] {
+        EXPECT_EQ(c.heartbeat({"h", other.generation_id, other.member_id, std::nullopt}), ErrorCode::none);
+        EXPECT_EQ(c.describe("g").state, "CompletingRebalance");   // not Stable before it is stored
+    });
+    const bool went_on = finishes(others, std::chrono::seconds(10));
+    EXPECT_FALSE(synced->has_value());
+    store.release();
+    EXPECT_TRUE(went_on) << "group requests waited for another group's record to be stored";
+    others.get();
+    leader.get();
+    ASSERT_TRUE(synced->has_value());
+    EXPECT_EQ((*synced)->error, ErrorCode::none);
+    EXPECT_EQ((*synced)->assignment, "mine");
+    EXPECT_EQ(c.describe("g").state, "Stable");
+    EXPECT_EQ(store.scan("group/").size(), 2u);
+}
+
+TEST_F(CoordinatorOnHeldStore, AGenerationThatCannotBeStoredIsNotHandedOut) {
+    const JoinResult joined = join_alone("g");
+    store.failing_groups = true;
+    auto synced = std::make_shared<std::optional<SyncResult>>();
+    sync_leader("g", joined, "mine", synced);
+    ASSERT_TRUE(synced->has_value());
+    EXPECT_EQ((*synced)->error, ErrorCode::coordinator_not_available);   // retriable: the client rejoins
+    EXPECT_EQ((*synced)->assignment, "");
+    EXPECT_EQ(c.describe("g").state, "PreparingRebalance");
 }
 
 TEST(GroupCoordinatorErrors, StorageFailuresAreRetriable) {
