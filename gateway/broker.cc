@@ -27,7 +27,10 @@ Broker::Broker(Config config, std::unique_ptr<StorageEngine> storage,
                std::chrono::milliseconds producer_snapshot_interval)
   : config_(std::move(config)), storage_(std::move(storage)), producers_(*storage_),
     coordinator_(std::make_unique<GroupCoordinator>(storage_->metadata(), config_.groups)) {
-    if (storage_->reads_may_block()) io_pool_ = std::make_unique<IoPool>(config_.io_threads);
+    if (storage_->reads_may_block()) {
+        io_pool_ = std::make_unique<IoPool>(config_.io_threads);
+        group_pool_ = std::make_unique<IoPool>(config_.io_threads);
+    }
     storage_->set_append_listener(
         [this](const TopicPartition& tp, int64_t high_watermark) { fetch_waiters_.notify(tp, high_watermark); });
     producers_.set_node_id(config_.node_id);
@@ -61,6 +64,7 @@ void Broker::apply_view(const std::shared_ptr<const ClusterView>& view, int64_t 
 
 Broker::~Broker() {
     coordinator_->shutdown();   // answers pending joins/syncs; no store access afterwards
+    group_pool_.reset();        // what is queued is answered NOT_COORDINATOR
     registry_->stop();          // the others take over this gateway's groups and partitions
     storage_->set_append_listener(nullptr);
     fetch_waiters_.shutdown();
@@ -81,24 +85,29 @@ void Broker::register_handlers(kafka::Dispatcher& dispatcher) {
     // Where the engine's calls may wait on another process, the handlers whose work is such calls (topic
     // listings, offsets, topic changes) run on the I/O threads, as Fetch's reads do.  So does Produce: it
     // looks topics up and opens publish streams (a broker's answer, or its timeout), though its appends
-    // themselves do not wait.  So do the group coordinator's: its store is the same other process (the
-    // filer on seaweedmq://), and a rebalance's group record is written under the coordinator's mutex,
-    // which every group request takes.  One connection's requests run in the order they came, as the
-    // order of its appends is the order of its records.
-    for (int16_t key : {kafka::ProduceRequest::api_key, kafka::MetadataRequest::api_key, kafka::ListOffsetsRequest::api_key,
-                        kafka::CreateTopicsRequest::api_key, kafka::DeleteTopicsRequest::api_key,
-                        kafka::DescribeConfigsRequest::api_key, kafka::CreatePartitionsRequest::api_key,
-                        kafka::FindCoordinatorRequest::api_key, kafka::JoinGroupRequest::api_key,
-                        kafka::SyncGroupRequest::api_key, kafka::HeartbeatRequest::api_key,
-                        kafka::LeaveGroupRequest::api_key, kafka::OffsetCommitRequest::api_key,
-                        kafka::OffsetFetchRequest::api_key, kafka::OffsetDeleteRequest::api_key,
-                        kafka::DescribeGroupsRequest::api_key, kafka::ListGroupsRequest::api_key,
-                        kafka::DeleteGroupsRequest::api_key})
-        dispatcher.wrap(key, [this](kafka::Dispatcher::Handle inner) -> kafka::Dispatcher::Handle {
-            return [this, inner = std::move(inner)](const kafka::ExchangePtr& ex) {
-                io_pool_->post_in_order(ex->connection_key(), [inner, ex] { kafka::Dispatcher::run_handler(inner, ex); });
-            };
-        });
+    // themselves do not wait.  One connection's requests run in the order they came, as the order of its
+    // appends is the order of its records.
+    auto run_on = [&dispatcher](IoPool& pool, std::initializer_list<int16_t> keys) {
+        for (int16_t key : keys)
+            dispatcher.wrap(key, [&pool](kafka::Dispatcher::Handle inner) -> kafka::Dispatcher::Handle {
+                return [&pool, inner = std::move(inner)](const kafka::ExchangePtr& ex) {
+                    pool.post_in_order(ex->connection_key(), [inner, ex] { kafka::Dispatcher::run_handler(inner, ex); });
+                };
+            });
+    };
+    run_on(*io_pool_, {kafka::ProduceRequest::api_key, kafka::MetadataRequest::api_key,
+                       kafka::ListOffsetsRequest::api_key, kafka::CreateTopicsRequest::api_key,
+                       kafka::DeleteTopicsRequest::api_key, kafka::DescribeConfigsRequest::api_key,
+                       kafka::CreatePartitionsRequest::api_key});
+    // The group coordinator's requests too, on threads of their own: its store is the filer on
+    // seaweedmq://, and commits waiting on a stalled filer must not take the threads produce and fetch
+    // need.  (Rare group writes still hold the coordinator's mutex while they write.)
+    run_on(*group_pool_, {kafka::FindCoordinatorRequest::api_key, kafka::JoinGroupRequest::api_key,
+                          kafka::SyncGroupRequest::api_key, kafka::HeartbeatRequest::api_key,
+                          kafka::LeaveGroupRequest::api_key, kafka::OffsetCommitRequest::api_key,
+                          kafka::OffsetFetchRequest::api_key, kafka::OffsetDeleteRequest::api_key,
+                          kafka::DescribeGroupsRequest::api_key, kafka::ListGroupsRequest::api_key,
+                          kafka::DeleteGroupsRequest::api_key});
 }
 
 bool valid_topic_name(const std::string& name) {

@@ -81,6 +81,7 @@ private:
     std::unique_ptr<GroupCoordinator> coordinator_;   // stopped before storage_ goes
     std::unique_ptr<GatewayRegistry> registry_;       // stopped before coordinator_ goes
     std::unique_ptr<IoPool> io_pool_;                 // drained after fetch_waiters_ stop, before storage_ goes
+    std::unique_ptr<IoPool> group_pool_;              // the coordinator's requests; drained after it stops
 
     // Hands groups and partitions this gateway no longer leads to the others (registry listener).
     void apply_view(const std::shared_ptr<const ClusterView>& view, int64_t load_at_ms);

@@ -566,6 +566,33 @@ def test_an_offset_commit_waiting_on_seaweedfs_holds_up_no_other_group_request(m
     other.close()
 
 
+def test_commits_waiting_on_a_stalled_filer_leave_produce_its_threads(make_seaweed_gateway, seaweedfs):
+    """The group requests have threads of their own: with only the filer side of SeaweedFS stopped (the broker
+    runs on) and one thread of each kind, a commit waits on the filer while a produce is still answered."""
+    gw = make_seaweed_gateway(properties={"num.io.threads": "1"}, threads=1)
+    topic = unique("filer-stalled")
+    create_topic(gw.bootstrap, topic, 1)
+    producer = Producer({"bootstrap.servers": gw.bootstrap, "linger.ms": 0, "acks": "1", "enable.idempotence": False})
+    delivered = []
+    producer.produce(topic, value=b"before", on_delivery=lambda err, msg: delivered.append(err))
+    assert producer.flush(30) == 0 and delivered == [None]
+    committer = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    os.kill(seaweedfs.proc.pid, signal.SIGSTOP)   # master, volume and filer; not the broker
+    try:
+        send_frame(committer, 8, 2, 70, offset_commit_v2_body("stalled", topic, 0, 1))
+        time.sleep(0.5)   # the commit holds the one group thread, waiting on the filer
+        producer.produce(topic, value=b"during", on_delivery=lambda err, msg: delivered.append(err))
+        answered_quickly("a produce behind a commit stalled on the filer", lambda: producer.flush(10), limit=5)
+        assert delivered == [None, None]
+        assert not select.select([committer], [], [], 0)[0], "the commit was answered without the filer"
+    finally:
+        os.kill(seaweedfs.proc.pid, signal.SIGCONT)
+    answer = read_frame(committer)
+    assert struct.unpack(">i", answer[:4])[0] == 70
+    assert offset_commit_v2_error(answer) in (0, 15)   # none, or COORDINATOR_NOT_AVAILABLE after its timeout
+    committer.close()
+
+
 def find_coordinator(bootstrap, group):
     """FindCoordinator v0 sent by hand to one gateway: (error_code, node_id, host, port)."""
     import socket
