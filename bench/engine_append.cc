@@ -7,6 +7,7 @@
 //
 //   engine_append URL [--records N] [--partitions P] [--size BYTES] [--batch RECORDS] [--window APPENDS]
 //                     [--acks 1|all]
+#include "bench/record_value.h"
 #include "gateway/storage/storage_engine.h"
 #include "runtime/record_batch.h"
 
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     }
     // One batch, appended again and again (the engine reads it before append_batches_async returns).
     kafka::RecordBatchBuilder builder({});
-    const std::string value(static_cast<size_t>(size), 'v');
+    const std::string value = bench::record_value(static_cast<size_t>(size));   // as rdkafka_load's
     for (long i = 0; i < batch_records; ++i)
         builder.append(now_ms(), std::nullopt, kafka::Bytes::copy_of(value));
     const kafka::Bytes batch = builder.build();

@@ -20,6 +20,8 @@
 // Paced modes sleep between sends (timer slack 1 us) instead of spinning, so the client's CPU time is its work.
 //
 // Common: --timeout SECONDS (default 300), --set NAME=VALUE (any librdkafka property, repeatable).
+#include "bench/record_value.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -30,7 +32,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -219,13 +220,6 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     d->last_ns = t;
 }
 
-std::vector<char> make_value(int size) {
-    std::vector<char> value(static_cast<size_t>(size));
-    std::mt19937 rng(7);
-    for (auto& c : value) c = static_cast<char>('a' + rng() % 26);
-    return value;
-}
-
 int produce(const Options& o) {
     Deliveries d;
     d.sent_ns.resize(static_cast<size_t>(o.count));
@@ -237,7 +231,7 @@ int produce(const Options& o) {
     rd_kafka_conf_set_opaque(conf, &d);
     rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, conf);
     rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
-    std::vector<char> value = make_value(o.size);
+    std::string value = bench::record_value(static_cast<size_t>(o.size));
 
     const int64_t deadline = now_ns() + static_cast<int64_t>(o.timeout_s * 1e9);
     const int64_t start = now_ns();
@@ -394,7 +388,7 @@ int end_to_end(const Options& o) {
     rd_kafka_conf_set_opaque(conf, &d);
     rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, conf);
     rd_kafka_topic_t* topic = rd_kafka_topic_new(producer, o.topic.c_str(), nullptr);
-    std::vector<char> value = make_value(o.size);
+    std::string value = bench::record_value(static_cast<size_t>(o.size));
     const int64_t start = now_ns();
     const int64_t deadline = start + static_cast<int64_t>(o.timeout_s * 1e9);
     Pacer pacer(o.rate, start);
