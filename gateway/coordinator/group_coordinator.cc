@@ -10,6 +10,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <random>
 #include <set>
 
@@ -362,8 +363,9 @@ void GroupCoordinator::shutdown() {
         for (auto& [_, g] : groups_) fail_waiting(*g, ErrorCode::not_coordinator, out);
         notify_timer();
     }
+    writer_.stop();   // commits still queued are answered COORDINATOR_NOT_AVAILABLE, not written
     if (timer_.joinable() && timer_.get_id() != std::this_thread::get_id()) timer_.join();
-    write_order_.wait_idle();   // commits writing outside the mutex are done with the store
+    write_order_.wait_idle();   // writes outside the mutex are done with the store
     run(out);
 }
 
@@ -550,8 +552,12 @@ JoinResult GroupCoordinator::generation_result(const Group& g, const Member& m, 
 
 StorageErrc GroupCoordinator::write_locked(std::span<const MetadataWrite> writes) {
     WriteOrder::Ticket ticket = write_order_.take();
-    for (const MetadataWrite& w : writes)
-        if (auto it = pending_commits_.find(w.key); it != pending_commits_.end()) it->second.latest = ticket.number();
+    for (const MetadataWrite& w : writes) {
+        if (auto it = pending_commits_.find(w.key); it != pending_commits_.end()) {
+            it->second.latest = ticket.number();
+            it->second.deleted = !w.value;
+        }
+    }
     return write_order_.apply(ticket, store_, writes);
 }
 
@@ -614,6 +620,12 @@ StorageErrc GroupCoordinator::delete_group_records(Group& g) {
     std::vector<MetadataWrite> writes;
     if (g.stored) writes.push_back({group_key(g.id), std::nullopt});
     for (const auto& [tp, _] : g.offsets) writes.push_back({offset_key(g.id, tp), std::nullopt});
+    for (const auto& [key, pending] : pending_commits_) {   // commits still writing: their offsets go too
+        std::string group;
+        TopicPartition tp;
+        if (!pending.deleted && parse_offset_key(key, group, tp) && group == g.id && !g.offsets.contains(tp))
+            writes.push_back({key, std::nullopt});
+    }
     if (writes.empty()) return StorageErrc::none;
     StorageErrc e = write_locked(writes);
     if (e == StorageErrc::none) {
@@ -1238,12 +1250,20 @@ std::vector<ErrorCode> GroupCoordinator::delete_groups(const std::vector<std::st
 // ---- offsets ---------------------------------------------------------------------------------------
 
 std::vector<ErrorCode> GroupCoordinator::commit(const CommitRequest& req) {
+    std::promise<std::vector<ErrorCode>> answer;
+    std::future<std::vector<ErrorCode>> answered = answer.get_future();
+    commit(req, [&answer](std::vector<ErrorCode> r) { answer.set_value(std::move(r)); });
+    return answered.get();
+}
+
+void GroupCoordinator::commit(const CommitRequest& req, CommitCallback done) {
     std::unique_lock lock(mutex_);
     time_ = now_();
     std::vector<ErrorCode> result(req.offsets.size(), ErrorCode::none);
     auto all = [&](ErrorCode e) {
         std::fill(result.begin(), result.end(), e);
-        return result;
+        lock.unlock();
+        done(std::move(result));
     };
     if (ErrorCode e = status_error(req.group_id, true); e != ErrorCode::none) return all(e);
     Group* g = find(req.group_id);
@@ -1297,39 +1317,58 @@ std::vector<ErrorCode> GroupCoordinator::commit(const CommitRequest& req) {
         committed.emplace_back(o.tp, std::move(s));
     }
     erase_if_unused(*g);   // a group this commit created stays only once its offsets are written
-    if (writes.empty()) return result;
+    if (writes.empty()) {
+        lock.unlock();
+        return done(std::move(result));
+    }
 
-    // The write, outside the mutex but in line; memory changes once it is done (as Kafka answers a
+    // The write, in line but by the store writer; memory changes once it is done (as Kafka answers a
     // commit once its offsets topic holds it, and serves OffsetFetch only what it holds).
     WriteOrder::Ticket ticket = write_order_.take();
+    const uint64_t number = ticket.number();
     for (const MetadataWrite& w : writes) {
         PendingCommit& p = pending_commits_[w.key];
-        p.latest = ticket.number();
+        p.latest = number;
+        p.deleted = false;
         ++p.writing;
     }
-    lock.unlock();
-    const StorageErrc e = write_order_.apply(ticket, store_, writes);
-    lock.lock();
-    time_ = now_();
-    // Not ours any more, or stopped: the store has it, whoever coordinates the group next reads it there.
-    const bool apply = e == StorageErrc::none && status_error(req.group_id, true) == ErrorCode::none;
+    std::vector<std::string> keys;
+    keys.reserve(writes.size());
+    for (const MetadataWrite& w : writes) keys.push_back(w.key);
+    writer_.submit(std::move(ticket), std::move(writes),
+                   [this, number, group_id = req.group_id, keys = std::move(keys), committed = std::move(committed),
+                    result = std::move(result), done = std::move(done)](StorageErrc e) mutable {
+                       {
+                           std::lock_guard lock(mutex_);
+                           time_ = now_();
+                           applied_commit(group_id, number, keys, committed, e);
+                       }
+                       if (e != StorageErrc::none)
+                           for (auto& r : result)
+                               if (r == ErrorCode::none) r = coordinator_error(e);
+                       done(std::move(result));
+                   });
+}
+
+// Under mutex_, once a commit's write is done: its offsets go into memory unless a later write decided
+// their keys meanwhile, or the group is no longer ours (the store has them; whoever coordinates the group
+// next reads them there).
+void GroupCoordinator::applied_commit(const std::string& group_id, uint64_t ticket, const std::vector<std::string>& keys,
+                                      std::vector<std::pair<TopicPartition, StoredOffset>>& committed, StorageErrc e) {
+    const bool apply = e == StorageErrc::none && status_error(group_id, true) == ErrorCode::none;
     Group* target = nullptr;
-    for (size_t k = 0; k < writes.size(); ++k) {
-        auto it = pending_commits_.find(writes[k].key);
-        const bool latest = it->second.latest == ticket.number();   // else a later write decided the key
+    for (size_t k = 0; k < keys.size(); ++k) {
+        auto it = pending_commits_.find(keys[k]);
+        const bool latest = it->second.latest == ticket;   // else a later write decided the key
         if (--it->second.writing == 0) pending_commits_.erase(it);
         if (!apply || !latest) continue;
         if (!target) {
-            target = find(req.group_id);
+            target = find(group_id);
             if (!target || target->state == GroupState::dead)
-                target = &create(req.group_id);   // dropped or deleted meanwhile: the store has it now
+                target = &create(group_id);   // dropped or deleted meanwhile: the store has it now
         }
         target->offsets[committed[k].first] = std::move(committed[k].second);
     }
-    if (e != StorageErrc::none)
-        for (auto& r : result)
-            if (r == ErrorCode::none) r = coordinator_error(e);
-    return result;
 }
 
 OffsetFetchResult GroupCoordinator::fetch_offsets(const std::string& group_id,

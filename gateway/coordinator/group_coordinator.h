@@ -30,6 +30,7 @@
 #pragma once
 
 #include "gateway/coordinator/group_options.h"
+#include "gateway/coordinator/store_writer.h"
 #include "gateway/coordinator/write_order.h"
 #include "gateway/error_codes.h"
 #include "gateway/storage/metadata_store.h"
@@ -47,6 +48,8 @@
 #include <vector>
 
 namespace gateway {
+
+struct StoredOffset;   // group_records.h
 
 enum class GroupState { empty, preparing_rebalance, completing_rebalance, stable, dead };
 // Kafka's names: "Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead".
@@ -194,6 +197,7 @@ public:
     using NowMs = std::function<int64_t()>;
     using JoinCallback = std::function<void(const JoinResult&)>;
     using SyncCallback = std::function<void(const SyncResult&)>;
+    using CommitCallback = std::function<void(std::vector<ErrorCode>)>;
 
     // Wall-clock milliseconds.
     static int64_t system_now_ms();
@@ -238,7 +242,11 @@ public:
     ListGroupsResult list(const std::vector<std::string>& states);
     std::vector<ErrorCode> delete_groups(const std::vector<std::string>& group_ids);
 
-    // Per offset, in request order.  Unknown topics are the caller's to refuse before calling.
+    // Per offset, in request order, to `done`: at once when nothing is to be written, else once the store
+    // has the offsets (on the store writer's completion thread; see store_writer.h), so no thread waits
+    // on the store meanwhile.  Unknown topics are the caller's to refuse before calling.
+    void commit(const CommitRequest& request, CommitCallback done);
+    // The same, waiting for the answer (tests; never on a commit's own completion).
     std::vector<ErrorCode> commit(const CommitRequest& request);
     // partitions nullopt: every committed offset of the group.
     OffsetFetchResult fetch_offsets(const std::string& group_id,
@@ -289,6 +297,8 @@ private:
     using AfterStore = std::function<void(Group&, StorageErrc, Outbox&)>;
     void store_group_later(Group& g, Outbox& out, AfterStore then);
     StorageErrc delete_group_records(Group& g);
+    void applied_commit(const std::string& group_id, uint64_t ticket, const std::vector<std::string>& keys,
+                        std::vector<std::pair<TopicPartition, StoredOffset>>& committed, StorageErrc e);
     void transition(Group& g, GroupState to);
     void schedule_session(Member& m, int64_t timeout_ms);
     std::string new_member_id(const std::string& prefix);
@@ -319,11 +329,14 @@ private:
     struct PendingCommit {
         uint64_t latest = 0;
         int writing = 0;
+        bool deleted = false;   // the latest write deletes the key
     };
     std::map<std::string, PendingCommit, std::less<>> pending_commits_;
 
     std::condition_variable timer_changed_;
     std::thread timer_;
+    // Last: its threads end (and its completions, which use the members above, run) before the rest goes.
+    StoreWriter writer_{write_order_, store_};
 };
 
 } // namespace gateway

@@ -4,11 +4,14 @@
 // offset); v3 throttle; v6 committed_leader_epoch (kept and returned by OffsetFetch); v7
 // group_instance_id (FENCED_INSTANCE_ID); v8 flexible; v9 the field is generation or member epoch,
 // the same thing for classic groups.  Unknown topics and partitions: UNKNOWN_TOPIC_OR_PARTITION per
-// partition.  Offsets are durable (MetadataStore) before the answer.
+// partition.  Offsets are durable (MetadataStore) before the answer, which comes from the coordinator's
+// store writer (no thread waits on the store for it).
 #include "gateway/broker.h"
 #include "gateway/handlers/handlers.h"
 #include "generated/offset_commit_request.h"
 #include "generated/offset_commit_response.h"
+
+#include <memory>
 
 namespace gateway {
 
@@ -24,10 +27,10 @@ void register_offset_commit(kafka::Dispatcher& d, Broker& broker) {
         commit.group_instance_id = req.group_instance_id;
         if (ex->version() >= 2 && ex->version() <= 4) commit.retention_time_ms = req.retention_time_ms;
 
-        kafka::OffsetCommitResponse resp;
+        auto resp = std::make_shared<kafka::OffsetCommitResponse>();
         std::vector<kafka::OffsetCommitResponse::OffsetCommitResponsePartition*> to_coordinator;
         for (const auto& t : req.topics) {
-            auto& tr = resp.topics.emplace_back();
+            auto& tr = resp->topics.emplace_back();
             tr.name = t.name;
             auto found = broker.find_topic(t.name, false);
             for (const auto& p : t.partitions) {
@@ -47,14 +50,16 @@ void register_offset_commit(kafka::Dispatcher& d, Broker& broker) {
             }
         }
         // Pointers into resp are taken once no partition is added any more.
-        for (auto& tr : resp.topics)
+        for (auto& tr : resp->topics)
             for (auto& pr : tr.partitions)
                 if (pr.error_code == 0) to_coordinator.push_back(&pr);
-        if (!commit.offsets.empty()) {
-            std::vector<ErrorCode> errors = broker.coordinator().commit(commit);
+        if (commit.offsets.empty()) return ex->respond(*resp);
+        // Answered once the offsets are stored, from the coordinator's store writer: this thread goes on.
+        broker.coordinator().commit(commit, [ex, resp, to_coordinator = std::move(to_coordinator)](
+                                                std::vector<ErrorCode> errors) {
             for (size_t i = 0; i < errors.size(); ++i) to_coordinator[i]->error_code = code(errors[i]);
-        }
-        ex->respond(resp);
+            ex->respond(*resp);
+        });
     });
 }
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -812,9 +813,25 @@ protected:
     void TearDown() override { store.release(); }
 
     // Runs `f` on another thread; true if it finished within `limit` (else it is left to finish later).
-    static bool finishes(std::future<void>& f, std::chrono::milliseconds limit) {
+    template<typename T>
+    static bool finishes(std::future<T>& f, std::chrono::milliseconds limit) {
         return f.wait_for(limit) == std::future_status::ready;
     }
+
+    // Whether, within 10 s, the coordinator's mutex is seen held by another thread (a describe() that does
+    // not return within 50 ms); the probe left waiting finishes in the background once the mutex is free.
+    bool mutex_held_by_another() {
+        for (int i = 0; i < 200; ++i) {
+            auto probe = std::make_shared<std::future<void>>();
+            *probe = std::async(std::launch::async, [this] { c.describe("x"); });
+            if (!finishes(*probe, std::chrono::milliseconds(50))) {
+                waiting_probes_.push_back(probe);
+                return true;
+            }
+        }
+        return false;
+    }
+    std::vector<std::shared_ptr<std::future<void>>> waiting_probes_;
 
     // A member alone in `group`, its JoinGroup answered (generation 1, CompletingRebalance, the leader).
     JoinResult join_alone(const std::string& group) {
@@ -876,15 +893,8 @@ TEST_F(CoordinatorOnHeldStore, AnOffsetDeletionDecidedWhileACommitIsWritingWinsI
     // Decided after the commit (it drops the offset 5 it sees), written after it: it waits for its turn
     // holding the coordinator's mutex, which a describe() shows.
     auto deletion = std::async(std::launch::async, [&] { return c.delete_offsets("s", {{"t", 0}}); });
-    std::future<void> probe;
-    for (int i = 0; i < 200; ++i) {
-        probe = std::async(std::launch::async, [&] { c.describe("x"); });
-        if (!finishes(probe, std::chrono::milliseconds(50))) break;   // the deletion holds the mutex
-        probe.get();
-        probe = {};
-    }
+    EXPECT_TRUE(mutex_held_by_another());
     store.release();
-    if (probe.valid()) probe.get();
     EXPECT_EQ(commit.get().at(0), ErrorCode::none);
     EXPECT_EQ(deletion.get().partitions.at(0), ErrorCode::none);
     EXPECT_EQ(store.applied, (std::vector<std::string>{"offset/s/t/0=", "offset/s/t/0=", "offset/s/t/0 deleted"}));
@@ -931,6 +941,94 @@ TEST_F(CoordinatorOnHeldStore, AGenerationThatCannotBeStoredIsNotHandedOut) {
     EXPECT_EQ((*synced)->error, ErrorCode::coordinator_not_available);   // retriable: the client rejoins
     EXPECT_EQ((*synced)->assignment, "");
     EXPECT_EQ(c.describe("g").state, "PreparingRebalance");
+}
+
+// Commits answered through callbacks (as the OffsetCommit handler does): the calls return at once, the answers
+// come once stored, in order.
+class CommitAnswers {
+public:
+    GroupCoordinator::CommitCallback slot(int64_t offset) {
+        return [this, offset](std::vector<ErrorCode> r) {
+            std::lock_guard lock(mutex_);
+            answers_.emplace_back(offset, r.at(0));
+            changed_.notify_all();
+        };
+    }
+    // The answers so far, once there are `n` (empty if not within 10 s).
+    std::vector<std::pair<int64_t, ErrorCode>> wait_for(size_t n) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return answers_.size() >= n; })) return {};
+        return answers_;
+    }
+    size_t count() {
+        std::lock_guard lock(mutex_);
+        return answers_.size();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::pair<int64_t, ErrorCode>> answers_;
+};
+
+TEST_F(CoordinatorOnHeldStore, CommitsWaitingOnTheStoreHoldNoThreadOfTheCallersAndAreAnsweredInOrder) {
+    const JoinResult joined = join_alone("g");
+    auto synced = std::make_shared<std::optional<SyncResult>>();
+    sync_leader("g", joined, "a", synced);
+    ASSERT_TRUE(*synced && (*synced)->error == ErrorCode::none);
+    store.hold();
+    CommitAnswers answers;
+    // Twenty commits, more than any pool of request threads: each call returns with its write queued.
+    for (int64_t o = 1; o <= 20; ++o)
+        c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, o, -1, "")}), answers.slot(o));
+    ASSERT_TRUE(store.writer_waiting());
+    EXPECT_EQ(c.heartbeat({"g", joined.generation_id, joined.member_id, std::nullopt}), ErrorCode::none);
+    EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.size(), 0u);   // nothing stored yet
+    EXPECT_EQ(answers.count(), 0u);
+    store.release();
+    std::vector<std::pair<int64_t, ErrorCode>> expected;
+    for (int64_t o = 1; o <= 20; ++o) expected.emplace_back(o, ErrorCode::none);
+    EXPECT_EQ(answers.wait_for(20), expected);
+    EXPECT_EQ(std::count_if(store.applied.begin(), store.applied.end(),
+                            [](const std::string& k) { return k.starts_with("offset/s/t/0="); }),
+              20);
+    EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.at(0).offset, 20);
+}
+
+TEST_F(CoordinatorOnHeldStore, AWriteInLineBehindQueuedCommitsDoesNotDeadlockTheirAnswers) {
+    ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")})).at(0), ErrorCode::none);
+    store.hold();
+    CommitAnswers answers;
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // at the store
+    ASSERT_TRUE(store.writer_waiting());
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 1, 3, -1, "")}), answers.slot(3));   // queued behind it
+    // Decided last, written in line holding the coordinator's mutex: it waits for both commits' writes, and
+    // the first commit's answer (which needs that mutex) must not keep the second from being written.
+    auto deletion = std::async(std::launch::async, [&] { return c.delete_groups({"s"}); });
+    ASSERT_TRUE(mutex_held_by_another());   // the deletion waits for its turn
+    store.release();
+    const bool deleted = finishes(deletion, std::chrono::seconds(10));
+    ASSERT_TRUE(deleted) << "the in-line write never got its turn";
+    EXPECT_EQ(deletion.get().at(0), ErrorCode::none);
+    EXPECT_EQ(answers.wait_for(2), (std::vector<std::pair<int64_t, ErrorCode>>{{2, ErrorCode::none},
+                                                                              {3, ErrorCode::none}}));
+    EXPECT_TRUE(store.scan("offset/").empty());   // the deletion came last in the store
+    EXPECT_TRUE(c.fetch_offsets("s", std::nullopt).offsets.empty());   // and in memory
+}
+
+TEST_F(CoordinatorOnHeldStore, ShutdownFailsTheQueuedCommitsAndWaitsForTheOneWriting) {
+    store.hold();
+    CommitAnswers answers;
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")}), answers.slot(1));   // at the store
+    ASSERT_TRUE(store.writer_waiting());
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // queued
+    auto shutdown = std::async(std::launch::async, [&] { c.shutdown(); });
+    EXPECT_FALSE(finishes(shutdown, std::chrono::milliseconds(200)));   // the write in progress holds it
+    store.release();
+    ASSERT_TRUE(finishes(shutdown, std::chrono::seconds(10)));
+    EXPECT_EQ(answers.wait_for(2), (std::vector<std::pair<int64_t, ErrorCode>>{
+                                       {1, ErrorCode::none}, {2, ErrorCode::coordinator_not_available}}));
+    EXPECT_EQ(store.applied, (std::vector<std::string>{"offset/s/t/0="}));
 }
 
 TEST(GroupCoordinatorErrors, StorageFailuresAreRetriable) {

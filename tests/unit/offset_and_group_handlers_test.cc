@@ -47,16 +47,29 @@ public:
     void close_connection(const std::string& reason) override { closed = reason; }
     bool connection_open() const override { return true; }
 
-    std::optional<std::vector<uint8_t>> response;
+    // Waits (up to 10 s) for the answer, which may come from another thread: an OffsetCommit's comes from
+    // the coordinator's store writer.
+    bool wait_answered() const {
+        std::unique_lock lock(mutex_);
+        return answered_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+    }
+
+    std::optional<std::vector<uint8_t>> response;   // set before wait_answered() returns
     std::optional<std::string> closed;
 
 protected:
     void complete(std::optional<kafka::Writer> w) override {
+        std::lock_guard lock(mutex_);
         if (w) response = w->flatten();
+        done_ = true;
+        answered_.notify_all();
     }
 
 private:
     std::string peer_ = "127.0.0.1:40000";
+    mutable std::mutex mutex_;
+    mutable std::condition_variable answered_;
+    bool done_ = false;
 };
 
 class GroupHandlers : public ::testing::Test {
@@ -93,6 +106,7 @@ protected:
     }
     template<typename Response>
     Response decode(const CapturingExchange& ex, int16_t version, int16_t header_version) {
+        EXPECT_TRUE(ex.wait_answered());
         EXPECT_TRUE(ex.response.has_value());
         Response resp;
         if (!ex.response) return resp;

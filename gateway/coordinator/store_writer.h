@@ -1,0 +1,68 @@
+// Store writes that no request thread waits for: OffsetCommit's.
+//
+// A commit is decided under the coordinator's mutex, which also takes its WriteOrder ticket and queues the
+// write here, so the queue is in ticket order.  A thread of this writer's own applies the queued writes one
+// after the other; a second thread runs each write's completion (which takes the coordinator's mutex to
+// change memory, then answers the client).  So:
+//   - a stalled store (a SeaweedFS filer that stopped answering) holds up the queued commits only, not the
+//     threads that serve requests: heartbeats, joins, fetches and produce go on however many commits wait;
+//   - the writer thread never waits on the coordinator's mutex, so a write the coordinator makes in line
+//     while holding that mutex (WriteOrder::apply) always sees the writes queued before it done.
+#pragma once
+
+#include "gateway/coordinator/write_order.h"
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gateway {
+
+class StoreWriter {
+public:
+    using Done = std::function<void(StorageErrc)>;
+
+    StoreWriter(WriteOrder& order, MetadataStore& store);
+    // Fails what is still queued, waits for the write in progress and for every completion.
+    ~StoreWriter();
+    StoreWriter(const StoreWriter&) = delete;
+    StoreWriter& operator=(const StoreWriter&) = delete;
+
+    // Queues `writes` in `ticket`'s place; call in ticket order (under the lock that took the ticket).
+    // `done` gets the store's answer on the completion thread, never on the caller's.
+    void submit(WriteOrder::Ticket ticket, std::vector<MetadataWrite> writes, Done done);
+    // From now on queued writes are not made: their tickets are dropped and `done` gets storage_error
+    // (the coordinator is shutting down; the client retries elsewhere).  The write in progress finishes.
+    void stop();
+
+private:
+    struct Job {
+        Job(WriteOrder::Ticket t, std::vector<MetadataWrite> w, Done d)
+          : ticket(std::move(t)), writes(std::move(w)), done(std::move(d)) {}
+        WriteOrder::Ticket ticket;
+        std::vector<MetadataWrite> writes;
+        Done done;
+        StorageErrc result = StorageErrc::storage_error;
+    };
+
+    void write_loop();
+    void complete_loop();
+
+    WriteOrder& order_;
+    MetadataStore& store_;
+    std::mutex mutex_;   // everything below
+    std::condition_variable changed_;
+    std::deque<std::unique_ptr<Job>> to_write_;
+    std::deque<std::unique_ptr<Job>> to_complete_;
+    bool stopped_ = false;   // stop(): queued writes are failed, not made
+    bool ending_ = false;    // the destructor: both threads finish their queues and end
+    bool writer_ended_ = false;
+    std::thread writer_;
+    std::thread completer_;
+};
+
+} // namespace gateway
