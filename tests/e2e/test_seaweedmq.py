@@ -593,6 +593,37 @@ def test_commits_waiting_on_a_stalled_filer_leave_produce_its_threads(make_seawe
     committer.close()
 
 
+def test_commits_stalled_on_the_filer_hold_no_group_thread(make_seaweed_gateway, seaweedfs):
+    """An OffsetCommit's write is queued for the coordinator's own writer thread: with the filer side stopped and
+    one group thread, two commits waiting on the filer leave that thread to the other group requests."""
+    gw = make_seaweed_gateway(properties={"num.io.threads": "1"}, threads=1)
+    topic = unique("commits-queued")
+    create_topic(gw.bootstrap, topic, 1)
+    committers = [socket.create_connection(("127.0.0.1", gw.port), timeout=60) for _ in range(2)]
+    other = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    os.kill(seaweedfs.proc.pid, signal.SIGSTOP)   # master, volume and filer; not the broker
+    try:
+        for i, committer in enumerate(committers):
+            send_frame(committer, 8, 2, 80 + i, offset_commit_v2_body(f"queued-{i}", topic, 0, 1))
+        time.sleep(0.5)   # both commits wait on the filer
+
+        def list_groups():
+            send_frame(other, 16, 0, 90, b"")
+            return read_frame(other)
+        answer = answered_quickly("ListGroups behind two commits stalled on the filer", list_groups, limit=5)
+        assert struct.unpack(">ih", answer[:6]) == (90, 0)   # correlation, no error
+        for committer in committers:
+            assert not select.select([committer], [], [], 0)[0], "a commit was answered without the filer"
+    finally:
+        os.kill(seaweedfs.proc.pid, signal.SIGCONT)
+    for i, committer in enumerate(committers):
+        answer = read_frame(committer)
+        assert struct.unpack(">i", answer[:4])[0] == 80 + i
+        assert offset_commit_v2_error(answer) in (0, 15)   # none, or COORDINATOR_NOT_AVAILABLE after its timeout
+        committer.close()
+    other.close()
+
+
 def find_coordinator(bootstrap, group):
     """FindCoordinator v0 sent by hand to one gateway: (error_code, node_id, host, port)."""
     import socket
