@@ -22,10 +22,9 @@ StoreWriter::~StoreWriter() {
 }
 
 void StoreWriter::submit(WriteOrder::Ticket ticket, std::vector<MetadataWrite> writes, Done done) {
-    auto job = std::make_unique<Job>(std::move(ticket), std::move(writes), std::move(done));
     {
         std::lock_guard lock(mutex_);
-        to_write_.push_back(std::move(job));
+        to_write_.push_back(std::make_unique<Job>(submitted_++, std::move(ticket), std::move(writes), std::move(done)));
     }
     changed_.notify_all();
 }
@@ -51,7 +50,7 @@ void StoreWriter::write_loop() {
             }
             job = std::move(to_write_.front());
             to_write_.pop_front();
-            write = !stopped_;
+            write = !stopped_ && job->number >= failed_below_;
         }
         if (write) {
             try {
@@ -65,6 +64,7 @@ void StoreWriter::write_loop() {
         }
         {
             std::lock_guard lock(mutex_);
+            if (write && job->result != StorageErrc::none) failed_below_ = submitted_;   // those queued meanwhile
             to_complete_.push_back(std::move(job));
         }
         changed_.notify_all();

@@ -39,10 +39,16 @@ public:
     // (the coordinator is shutting down; the client retries elsewhere).  The write in progress finishes.
     void stop();
 
+    // Writes queued while a write failed are failed too, without being tried: behind a store that timed out
+    // each would wait out its own timeout, and so would a write the coordinator makes in line, holding its
+    // mutex, behind them all.  Their clients get a retriable error and retry; a write queued after the
+    // failure is tried again.
+
 private:
     struct Job {
-        Job(WriteOrder::Ticket t, std::vector<MetadataWrite> w, Done d)
-          : ticket(std::move(t)), writes(std::move(w)), done(std::move(d)) {}
+        Job(uint64_t n, WriteOrder::Ticket t, std::vector<MetadataWrite> w, Done d)
+          : number(n), ticket(std::move(t)), writes(std::move(w)), done(std::move(d)) {}
+        uint64_t number;   // in submit order
         WriteOrder::Ticket ticket;
         std::vector<MetadataWrite> writes;
         Done done;
@@ -59,6 +65,8 @@ private:
     std::deque<std::unique_ptr<Job>> to_write_;
     std::deque<std::unique_ptr<Job>> to_complete_;
     bool stopped_ = false;   // stop(): queued writes are failed, not made
+    uint64_t submitted_ = 0;
+    uint64_t failed_below_ = 0;   // jobs numbered below this were queued while a write failed
     bool ending_ = false;    // the destructor: both threads finish their queues and end
     bool writer_ended_ = false;
     std::thread writer_;

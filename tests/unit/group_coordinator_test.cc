@@ -769,6 +769,8 @@ public:
         changed_.notify_all();
         changed_.wait(lock, [&] { return !held_; });
         --waiting_;
+        ++calls;
+        if (failing) return StorageErrc::storage_error;
         for (const MetadataWrite& w : writes)
             if (failing_groups && w.key.starts_with("group/")) return StorageErrc::storage_error;
         for (const MetadataWrite& w : writes) applied.push_back(w.key + (w.value ? "=" : " deleted"));
@@ -792,7 +794,9 @@ public:
         return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ > 0; });
     }
     std::vector<std::string> applied;   // under mutex_ while writes run
+    int calls = 0;                       // writes tried; the same
     std::atomic<bool> failing_groups{false};   // writes of group records fail
+    std::atomic<bool> failing{false};          // every write fails (as after the filer's deadline)
 
 private:
     InMemoryMetadataStore inner_;
@@ -1014,6 +1018,26 @@ TEST_F(CoordinatorOnHeldStore, AWriteInLineBehindQueuedCommitsDoesNotDeadlockThe
                                                                               {3, ErrorCode::none}}));
     EXPECT_TRUE(store.scan("offset/").empty());   // the deletion came last in the store
     EXPECT_TRUE(c.fetch_offsets("s", std::nullopt).offsets.empty());   // and in memory
+}
+
+TEST_F(CoordinatorOnHeldStore, CommitsQueuedBehindAFailedWriteFailWithoutWaitingOutTheirOwn) {
+    store.hold();
+    CommitAnswers answers;
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")}), answers.slot(1));   // at the store
+    ASSERT_TRUE(store.writer_waiting());
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // queued
+    c.commit(creq("s", -1, "", std::nullopt, {off("t", 1, 3, -1, "")}), answers.slot(3));   // queued
+    store.failing = true;   // the first write times out
+    store.release();
+    EXPECT_EQ(answers.wait_for(3), (std::vector<std::pair<int64_t, ErrorCode>>{
+                                       {1, ErrorCode::coordinator_not_available},
+                                       {2, ErrorCode::coordinator_not_available},
+                                       {3, ErrorCode::coordinator_not_available}}));
+    EXPECT_EQ(store.calls, 1);   // the queued two were not tried
+    // A commit queued after the failure is tried again.
+    store.failing = false;
+    EXPECT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 4, -1, "")})).at(0), ErrorCode::none);
+    EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.at(0).offset, 4);
 }
 
 TEST_F(CoordinatorOnHeldStore, ShutdownFailsTheQueuedCommitsAndWaitsForTheOneWriting) {
