@@ -937,11 +937,18 @@ private:
         if (!s.ok()) throw std::runtime_error("seaweedmq: cannot reach the " + where + ": " + describe(s));
         if (brokers.empty()) throw std::runtime_error("seaweedmq: no SeaweedMQ broker is registered with the " + where);
         if (cluster_.filer().empty()) throw std::runtime_error("seaweedmq: no filer is registered with the " + where);
+        // A broker that has just started, or is electing its balancer leader (it answers UNAVAILABLE: "dial
+        // tcp: missing address"), gets as long as a cluster that is starting.
         auto stub = broker_stub();
-        grpc::ClientContext ctx;
-        set_deadline(ctx, control_timeout);
-        messaging_pb::ListTopicsResponse resp;
-        s = stub->ListTopics(&ctx, messaging_pb::ListTopicsRequest(), &resp);
+        const auto listed_by = Clock::now() + std::chrono::seconds(20);
+        for (;;) {
+            grpc::ClientContext ctx;
+            set_deadline(ctx, control_timeout);
+            messaging_pb::ListTopicsResponse resp;
+            s = stub->ListTopics(&ctx, messaging_pb::ListTopicsRequest(), &resp);
+            if (s.ok() || s.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= listed_by) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
         if (!s.ok())
             throw std::runtime_error("seaweedmq: the SeaweedMQ broker " + brokers.front() + " does not answer: " +
                                      describe(s));
