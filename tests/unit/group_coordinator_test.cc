@@ -806,6 +806,34 @@ private:
     int waiting_ = 0;
 };
 
+// Commits answered through callbacks (as the OffsetCommit handler does): the calls return at once, the answers
+// come once stored, in order.
+class CommitAnswers {
+public:
+    GroupCoordinator::CommitCallback slot(int64_t offset) {
+        return [this, offset](std::vector<ErrorCode> r) {
+            std::lock_guard lock(mutex_);
+            answers_.emplace_back(offset, r.at(0));
+            changed_.notify_all();
+        };
+    }
+    // The answers so far, once there are `n` (empty if not within 10 s).
+    std::vector<std::pair<int64_t, ErrorCode>> wait_for(size_t n) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return answers_.size() >= n; })) return {};
+        return answers_;
+    }
+    size_t count() {
+        std::lock_guard lock(mutex_);
+        return answers_.size();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::pair<int64_t, ErrorCode>> answers_;
+};
+
 class CoordinatorOnHeldStore : public ::testing::Test {
 protected:
     int64_t now = 1'000'000;
@@ -820,6 +848,17 @@ protected:
     template<typename T>
     static bool finishes(std::future<T>& f, std::chrono::milliseconds limit) {
         return f.wait_for(limit) == std::future_status::ready;
+    }
+
+    // A commit to group "s" of `offset` for t/`partition`, answered into `answers`.
+    void commit_later(CommitAnswers& answers, int32_t partition, int64_t offset) {
+        c.commit(creq("s", -1, "", std::nullopt, {off("t", partition, offset, -1, "")}), answers.slot(offset));
+    }
+    // Holds the store with a commit of offset 1 (t/0) waiting on it.
+    void hold_with_a_commit_writing(CommitAnswers& answers) {
+        store.hold();
+        commit_later(answers, 0, 1);
+        ASSERT_TRUE(store.writer_waiting());
     }
 
     // Whether, within 10 s, the coordinator's mutex is seen held by another thread (a describe() that does
@@ -947,34 +986,6 @@ TEST_F(CoordinatorOnHeldStore, AGenerationThatCannotBeStoredIsNotHandedOut) {
     EXPECT_EQ(c.describe("g").state, "PreparingRebalance");
 }
 
-// Commits answered through callbacks (as the OffsetCommit handler does): the calls return at once, the answers
-// come once stored, in order.
-class CommitAnswers {
-public:
-    GroupCoordinator::CommitCallback slot(int64_t offset) {
-        return [this, offset](std::vector<ErrorCode> r) {
-            std::lock_guard lock(mutex_);
-            answers_.emplace_back(offset, r.at(0));
-            changed_.notify_all();
-        };
-    }
-    // The answers so far, once there are `n` (empty if not within 10 s).
-    std::vector<std::pair<int64_t, ErrorCode>> wait_for(size_t n) {
-        std::unique_lock lock(mutex_);
-        if (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return answers_.size() >= n; })) return {};
-        return answers_;
-    }
-    size_t count() {
-        std::lock_guard lock(mutex_);
-        return answers_.size();
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<std::pair<int64_t, ErrorCode>> answers_;
-};
-
 TEST_F(CoordinatorOnHeldStore, CommitsWaitingOnTheStoreHoldNoThreadOfTheCallersAndAreAnsweredInOrder) {
     const JoinResult joined = join_alone("g");
     auto synced = std::make_shared<std::optional<SyncResult>>();
@@ -983,8 +994,7 @@ TEST_F(CoordinatorOnHeldStore, CommitsWaitingOnTheStoreHoldNoThreadOfTheCallersA
     store.hold();
     CommitAnswers answers;
     // Twenty commits, more than any pool of request threads: each call returns with its write queued.
-    for (int64_t o = 1; o <= 20; ++o)
-        c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, o, -1, "")}), answers.slot(o));
+    for (int64_t o = 1; o <= 20; ++o) commit_later(answers, 0, o);
     ASSERT_TRUE(store.writer_waiting());
     EXPECT_EQ(c.heartbeat({"g", joined.generation_id, joined.member_id, std::nullopt}), ErrorCode::none);
     EXPECT_EQ(c.fetch_offsets("s", std::nullopt).offsets.size(), 0u);   // nothing stored yet
@@ -1003,9 +1013,9 @@ TEST_F(CoordinatorOnHeldStore, AWriteInLineBehindQueuedCommitsDoesNotDeadlockThe
     ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")})).at(0), ErrorCode::none);
     store.hold();
     CommitAnswers answers;
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // at the store
+    commit_later(answers, 0, 2);   // at the store
     ASSERT_TRUE(store.writer_waiting());
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 1, 3, -1, "")}), answers.slot(3));   // queued behind it
+    commit_later(answers, 1, 3);   // queued behind it
     // Decided last, written in line holding the coordinator's mutex: it waits for both commits' writes, and
     // the first commit's answer (which needs that mutex) must not keep the second from being written.
     auto deletion = std::async(std::launch::async, [&] { return c.delete_groups({"s"}); });
@@ -1021,12 +1031,10 @@ TEST_F(CoordinatorOnHeldStore, AWriteInLineBehindQueuedCommitsDoesNotDeadlockThe
 }
 
 TEST_F(CoordinatorOnHeldStore, CommitsQueuedBehindAFailedWriteFailWithoutWaitingOutTheirOwn) {
-    store.hold();
     CommitAnswers answers;
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")}), answers.slot(1));   // at the store
-    ASSERT_TRUE(store.writer_waiting());
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // queued
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 1, 3, -1, "")}), answers.slot(3));   // queued
+    hold_with_a_commit_writing(answers);
+    commit_later(answers, 0, 2);   // queued
+    commit_later(answers, 1, 3);   // queued
     store.failing = true;   // the first write times out
     store.release();
     EXPECT_EQ(answers.wait_for(3), (std::vector<std::pair<int64_t, ErrorCode>>{
@@ -1041,11 +1049,9 @@ TEST_F(CoordinatorOnHeldStore, CommitsQueuedBehindAFailedWriteFailWithoutWaiting
 }
 
 TEST_F(CoordinatorOnHeldStore, ShutdownFailsTheQueuedCommitsAndWaitsForTheOneWriting) {
-    store.hold();
     CommitAnswers answers;
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 1, -1, "")}), answers.slot(1));   // at the store
-    ASSERT_TRUE(store.writer_waiting());
-    c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 2, -1, "")}), answers.slot(2));   // queued
+    hold_with_a_commit_writing(answers);
+    commit_later(answers, 0, 2);   // queued
     auto shutdown = std::async(std::launch::async, [&] { c.shutdown(); });
     EXPECT_FALSE(finishes(shutdown, std::chrono::milliseconds(200)));   // the write in progress holds it
     store.release();
