@@ -19,7 +19,11 @@
 //
 // Paced modes sleep between sends (timer slack 1 us) instead of spinning, so the client's CPU time is its work.
 //
-// Common: --timeout SECONDS (default 300), --set NAME=VALUE (any librdkafka property, repeatable).
+// Common: --timeout SECONDS (default 300), --set NAME=VALUE (any librdkafka property, repeatable),
+// --server-pid PID (repeatable).  produce and consume also print the CPU seconds used within the window their
+// records/s is measured over: window_client_cpu_s (this process, getrusage) and, with --server-pid,
+// window_server_cpu_s (the run time of those processes' threads, /proc/PID/task/*/schedstat), so that which side
+// bound the load is judged without the client's start-up and teardown.
 #include "bench/record_value.h"
 
 #include <librdkafka/rdkafka.h>
@@ -37,7 +41,9 @@
 #include <utility>
 #include <vector>
 
+#include <dirent.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 namespace {
 
@@ -57,6 +63,7 @@ struct Options {
     bool paced = false;   // --rate given (produce)
     double timeout_s = 300;
     std::vector<std::pair<std::string, std::string>> extra;
+    std::vector<int> server_pids;
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -80,6 +87,7 @@ Options parse(int argc, char** argv) {
         else if (name == "--acks") o.acks = value;
         else if (name == "--rate") o.rate = std::stod(value), o.paced = true;
         else if (name == "--timeout") o.timeout_s = std::stod(value);
+        else if (name == "--server-pid") o.server_pids.push_back(std::stoi(value));
         else if (name == "--set") {
             auto eq = value.find('=');
             if (eq == std::string::npos) die("--set expects NAME=VALUE");
@@ -150,8 +158,59 @@ private:
     int64_t start_;
 };
 
+// CPU seconds of this process (all its threads) and of the --server-pid processes between open() and close().
+class CpuWindow {
+public:
+    explicit CpuWindow(const std::vector<int>& server_pids) : server_pids_(server_pids) {}
+    void open() { client_ = -own_seconds(), server_ = -server_seconds(); }
+    void close() {
+        if (closed_) return;
+        client_ += own_seconds(), server_ += server_seconds();
+        closed_ = true;
+    }
+    // `, "window_client_cpu_s": ...` for print_result, or nothing when the window never closed.
+    std::string json() const {
+        if (!closed_) return {};
+        char buf[128];
+        int n = std::snprintf(buf, sizeof buf, ", \"window_client_cpu_s\": %.4f", client_);
+        if (!server_pids_.empty())
+            std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ", \"window_server_cpu_s\": %.4f", server_);
+        return buf;
+    }
+
+private:
+    static double own_seconds() {
+        rusage u{};
+        getrusage(RUSAGE_SELF, &u);
+        auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+        return s(u.ru_utime) + s(u.ru_stime);
+    }
+    double server_seconds() const {
+        double total = 0;
+        for (int pid : server_pids_) {
+            std::string dir = "/proc/" + std::to_string(pid) + "/task";
+            DIR* d = opendir(dir.c_str());
+            if (!d) continue;   // exited: the harness notices that itself
+            while (dirent* e = readdir(d)) {
+                if (e->d_name[0] == '.') continue;
+                FILE* f = std::fopen((dir + "/" + e->d_name + "/schedstat").c_str(), "r");
+                if (!f) continue;
+                unsigned long long ns = 0;
+                if (std::fscanf(f, "%llu", &ns) == 1) total += static_cast<double>(ns) / 1e9;
+                std::fclose(f);
+            }
+            closedir(d);
+        }
+        return total;
+    }
+
+    std::vector<int> server_pids_;
+    double client_ = 0, server_ = 0;
+    bool closed_ = false;
+};
+
 void print_result(const Options& o, int64_t records, double seconds, const Percentiles* latency, int64_t errors,
-                  const Pacer* pacer = nullptr) {
+                  const Pacer* pacer = nullptr, const CpuWindow* window = nullptr) {
     double rps = seconds > 0 ? static_cast<double>(records) / seconds : 0;
     std::printf("{\"mode\": \"%s\", \"topic\": \"%s\", \"records\": %" PRId64 ", \"record_bytes\": %d, "
                 "\"seconds\": %.6f, \"records_per_s\": %.1f, \"mb_per_s\": %.3f, \"errors\": %" PRId64,
@@ -161,6 +220,7 @@ void print_result(const Options& o, int64_t records, double seconds, const Perce
         std::printf(", \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f", latency->p50,
                     latency->p99, latency->p999, latency->max);
     if (pacer) std::printf(", \"rate\": %.1f, \"max_late_ms\": %.3f", o.rate, static_cast<double>(pacer->late_ns) / 1e6);
+    if (window) std::printf("%s", window->json().c_str());
     std::printf("}\n");
     std::fflush(stdout);
 }
@@ -205,6 +265,7 @@ struct Deliveries {
     std::vector<int64_t> latency_ns;   // in delivery order
     int64_t delivered = 0, failed = 0, last_ns = 0;
     std::string first_error;
+    CpuWindow* window = nullptr;   // closed at the last delivery report
 };
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -218,6 +279,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
         d->latency_ns.push_back(t - d->sent_ns[index]);
     }
     d->last_ns = t;
+    if (d->window && d->delivered + d->failed == static_cast<int64_t>(d->sent_ns.size())) d->window->close();
 }
 
 int produce(const Options& o) {
@@ -233,7 +295,10 @@ int produce(const Options& o) {
     rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, o.topic.c_str(), nullptr);
     std::string value = bench::record_value(static_cast<size_t>(o.size));
 
+    CpuWindow window(o.server_pids);
+    d.window = &window;
     const int64_t deadline = now_ns() + static_cast<int64_t>(o.timeout_s * 1e9);
+    window.open();
     const int64_t start = now_ns();
     Pacer pacer(o.rate, start);
     // Paced: delivery reports on their own thread (d is its alone until the join), the sends sleep in between.
@@ -266,7 +331,7 @@ int produce(const Options& o) {
     double seconds = static_cast<double>(d.last_ns - start) / 1e9;
     Percentiles p = percentiles(std::move(d.latency_ns));
     int64_t missing = o.count - d.delivered - d.failed;
-    print_result(o, d.delivered, seconds, &p, d.failed + missing, o.paced ? &pacer : nullptr);
+    print_result(o, d.delivered, seconds, &p, d.failed + missing, o.paced ? &pacer : nullptr, &window);
     if (d.failed) std::fprintf(stderr, "%" PRId64 " records failed, first: %s\n", d.failed, d.first_error.c_str());
     if (missing) std::fprintf(stderr, "%" PRId64 " records without a delivery report at the timeout\n", missing);
     rd_kafka_topic_destroy(topic);
@@ -326,6 +391,7 @@ int consume(const Options& o) {
     reader.start(std::vector<int64_t>(static_cast<size_t>(reader.partitions), RD_KAFKA_OFFSET_BEGINNING));
     const int64_t deadline = now_ns() + static_cast<int64_t>(o.timeout_s * 1e9);
     int64_t got = 0, first_ns = 0, last_ns = 0, errors = 0;
+    CpuWindow window(o.server_pids);
     // One message at a time: rd_kafka_consume_batch_queue() waits out its timeout to fill a batch.
     while (got < o.count && now_ns() < deadline) {
         rd_kafka_message_t* m = rd_kafka_consume_queue(reader.queue, 200);
@@ -335,13 +401,14 @@ int consume(const Options& o) {
             if (errors++ < 5) std::fprintf(stderr, "consume: %s\n", rd_kafka_message_errstr(m));
         } else {
             last_ns = now_ns();
-            if (got++ == 0) first_ns = last_ns;
+            if (got++ == 0) first_ns = last_ns, window.open();
+            if (got == o.count) window.close();
         }
         rd_kafka_message_destroy(m);
     }
     // From the first record: the time to open the connection and find the leader is not throughput.
     double seconds = got > 1 ? static_cast<double>(last_ns - first_ns) / 1e9 : 0;
-    print_result(o, got, seconds, nullptr, o.count - std::min(got, o.count));
+    print_result(o, got, seconds, nullptr, o.count - std::min(got, o.count), nullptr, &window);
     if (got < o.count) std::fprintf(stderr, "consumed %" PRId64 " of %" PRId64 " records before the timeout\n", got, o.count);
     return got >= o.count ? 0 : 1;
 }
