@@ -574,21 +574,22 @@ StorageErrc GroupCoordinator::store_group(const Group& g) {
     return e;
 }
 
-void GroupCoordinator::store_group_later(Group& g, Outbox& out, AfterStore then) {
-    auto ticket = std::make_shared<WriteOrder::Ticket>(write_order_.take());
-    out.push_back([this, ticket, write = MetadataWrite{group_key(g.id), encode_group(stored_form(g))}, id = g.id,
-                   generation = g.generation, then = std::move(then)] {
-        const StorageErrc e = write_order_.apply(*ticket, store_, std::span(&write, 1));
-        if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + id + " failed");
-        Outbox after;
-        {
-            std::lock_guard lock(mutex_);
-            time_ = now_();
-            Group* g = find(id);
-            if (g && g->generation == generation && !stopped_) then(*g, e, after);
-        }
-        run(after);
-    });
+void GroupCoordinator::store_group_later(Group& g, AfterStore then) {
+    std::vector<MetadataWrite> writes;
+    writes.push_back({group_key(g.id), encode_group(stored_form(g))});
+    writer_.submit(write_order_.take(), std::move(writes),
+                   [this, id = g.id, generation = g.generation, then = std::move(then)](StorageErrc e) {
+                       if (e != StorageErrc::none) kafka::log_warn("coordinator", "storing group " + id + " failed");
+                       Outbox out;
+                       {
+                           std::lock_guard lock(mutex_);
+                           time_ = now_();
+                           Group* g = find(id);
+                           if (g && g->generation == generation && !stopped_) then(*g, e, out);
+                       }
+                       run(out);
+                       notify_timer();   // `then` set deadlines (sessions, a rebalance's) the timer may sleep past
+                   });
 }
 
 namespace {
@@ -740,7 +741,7 @@ void GroupCoordinator::complete_join(Group& g, Outbox& out) {
         g.subscribed_topics.reset();
         transition(g, GroupState::empty);
         g.stored = true;   // the record is on its way (and a later deletion of it is written after it)
-        store_group_later(g, out, [](Group&, StorageErrc, Outbox&) {});
+        store_group_later(g, [](Group&, StorageErrc, Outbox&) {});
         kafka::log_info("coordinator", "group " + g.id + " is empty at generation " + std::to_string(g.generation));
         return;
     }
@@ -1073,7 +1074,7 @@ void GroupCoordinator::sync(SyncRequest req, SyncCallback done) {
                 // The members learn their assignments once the generation is stored; meanwhile the
                 // others' SyncGroups wait as before the leader's came.  A group that moved on (a member
                 // left or joined, the sync deadline passed) ignores the result: its new rebalance answers.
-                store_group_later(*g, out, [this](Group& g, StorageErrc stored, Outbox& out) {
+                store_group_later(*g, [this](Group& g, StorageErrc stored, Outbox& out) {
                     if (g.state != GroupState::completing_rebalance) return;
                     if (stored != StorageErrc::none) {
                         reset_and_propagate_assignment_error(g, coordinator_error(stored), out);

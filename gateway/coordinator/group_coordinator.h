@@ -230,6 +230,9 @@ public:
     // Fires every deadline due at the clock's now: session and pending-member expiry, join and sync
     // barriers' timeouts, the initial rebalance delay, offset retention.
     void advance();
+    // Returns once the store writes queued so far (commits, group records) are made and their answers
+    // given.  For tests, which drive the coordinator from one thread; not while holding the coordinator.
+    void wait_for_store_writes() { writer_.wait_idle(); }
     // The earliest pending deadline (ms), if any.
     std::optional<int64_t> next_deadline() const;
 
@@ -292,10 +295,11 @@ private:
     // writes overwrite leave memory alone (pending_commits_).
     StorageErrc write_locked(std::span<const MetadataWrite> writes);
     StorageErrc store_group(const Group& g);
-    // Under mutex_: writes the group's record in line but once the mutex is released (from `out`); then,
-    // under the mutex again, `then` gets the result if the group is still at the same generation.
+    // Under mutex_: queues the group's record on the store writer (as commits are, so no request thread
+    // waits on the store for it); then, on the writer's completion thread and under the mutex again, `then`
+    // gets the result if the group is still at the same generation.
     using AfterStore = std::function<void(Group&, StorageErrc, Outbox&)>;
-    void store_group_later(Group& g, Outbox& out, AfterStore then);
+    void store_group_later(Group& g, AfterStore then);
     StorageErrc delete_group_records(Group& g);
     void applied_commit(const std::string& group_id, uint64_t ticket, const std::vector<std::string>& keys,
                         std::vector<std::pair<TopicPartition, StoredOffset>>& committed, StorageErrc e);

@@ -56,7 +56,7 @@ void StoreWriter::write_loop() {
             try {
                 job->result = order_.apply(job->ticket, store_, job->writes);
             } catch (const std::exception& e) {   // the ticket's turn was passed on all the same
-                kafka::log_error("coordinator", std::string("offset commit write failed: ") + e.what());
+                kafka::log_error("coordinator", std::string("a store write failed: ") + e.what());
                 job->result = StorageErrc::storage_error;
             }
         } else {
@@ -85,9 +85,19 @@ void StoreWriter::complete_loop() {
         try {
             job->done(job->result);
         } catch (const std::exception& e) {
-            kafka::log_error("coordinator", std::string("answering an offset commit failed: ") + e.what());
+            kafka::log_error("coordinator", std::string("completing a store write failed: ") + e.what());
         }
+        {
+            std::lock_guard lock(mutex_);
+            ++completed_;
+        }
+        changed_.notify_all();
     }
+}
+
+void StoreWriter::wait_idle() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return completed_ == submitted_; });
 }
 
 } // namespace gateway

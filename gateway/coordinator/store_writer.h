@@ -1,4 +1,5 @@
-// Store writes that no request thread waits for: OffsetCommit's.
+// Store writes that no request thread waits for: OffsetCommit's, and the group records a rebalance stores
+// (the leader's SyncGroup, a group left empty).
 //
 // A commit is decided under the coordinator's mutex, which also takes its WriteOrder ticket and queues the
 // write here, so the queue is in ticket order.  A thread of this writer's own applies the queued writes one
@@ -38,6 +39,9 @@ public:
     // From now on queued writes are not made: their tickets are dropped and `done` gets storage_error
     // (the coordinator is shutting down; the client retries elsewhere).  The write in progress finishes.
     void stop();
+    // Returns once every write submitted so far, and any its completion submitted in turn, is made and
+    // completed.  Must not be called holding a lock a completion takes (the coordinator's mutex).
+    void wait_idle();
 
     // Writes queued while a write failed are failed too, without being tried: behind a store that timed out
     // each would wait out its own timeout, and so would a write the coordinator makes in line, holding its
@@ -66,6 +70,7 @@ private:
     std::deque<std::unique_ptr<Job>> to_complete_;
     bool stopped_ = false;   // stop(): queued writes are failed, not made
     uint64_t submitted_ = 0;
+    uint64_t completed_ = 0;     // jobs whose `done` has returned
     uint64_t failed_below_ = 0;   // jobs numbered below this were queued while a write failed
     bool ending_ = false;    // the destructor: both threads finish their queues and end
     bool writer_ended_ = false;

@@ -74,6 +74,7 @@ protected:
     void at(int64_t t) {
         now = t;
         c->advance();
+        c->wait_for_store_writes();   // a group record a rebalance stored: its effects, as in one step
     }
     void after(int64_t ms) { at(now + ms); }
 
@@ -114,6 +115,7 @@ protected:
             ASSERT_FALSE(slot->has_value()) << "answered twice";
             *slot = res;
         });
+        c->wait_for_store_writes();   // the leader's: the group's record stored, the members answered
         return slot;
     }
     ErrorCode heartbeat(const std::string& member, int32_t generation,
@@ -890,19 +892,26 @@ protected:
         EXPECT_TRUE(joined && joined->error == ErrorCode::none);
         return joined.value_or(JoinResult{});
     }
-    // The leader's SyncGroup giving itself `assignment`; its answer goes to `slot`.
+    // The leader's SyncGroup giving itself `assignment`; its answer goes to `slot` once the group's record is
+    // stored (from the store writer's thread: read it after c.wait_for_store_writes()).
     void sync_leader(const std::string& group, const JoinResult& joined, const std::string& assignment,
                      std::shared_ptr<std::optional<SyncResult>> slot) {
         c.sync({group, joined.generation_id, joined.member_id, std::nullopt, std::nullopt, std::nullopt,
                 {{joined.member_id, assignment}}},
                [slot](const SyncResult& res) { *slot = res; });
     }
+    // The same, on a store that answers: returns with the answer given.
+    void sync_leader_stored(const std::string& group, const JoinResult& joined, const std::string& assignment,
+                            std::shared_ptr<std::optional<SyncResult>> slot) {
+        sync_leader(group, joined, assignment, std::move(slot));
+        c.wait_for_store_writes();
+    }
 };
 
 TEST_F(CoordinatorOnHeldStore, ACommitWaitingOnTheStoreHoldsUpNoOtherGroupRequest) {
     const std::optional<JoinResult> joined = join_alone("g");
     auto synced = std::make_shared<std::optional<SyncResult>>();
-    sync_leader("g", *joined, "a", synced);
+    sync_leader_stored("g", *joined, "a", synced);
     ASSERT_TRUE(*synced && (*synced)->error == ErrorCode::none);
     ASSERT_EQ(c.commit(creq("s", -1, "", std::nullopt, {off("t", 0, 5, -1, "")})).at(0), ErrorCode::none);
 
@@ -949,14 +958,15 @@ TEST_F(CoordinatorOnHeldStore, AnOffsetDeletionDecidedWhileACommitIsWritingWinsI
 TEST_F(CoordinatorOnHeldStore, TheLeadersSyncWaitingOnTheStoreHoldsUpNoOtherGroupAndAnswersOnceStored) {
     const JoinResult other = join_alone("h");
     auto other_synced = std::make_shared<std::optional<SyncResult>>();
-    sync_leader("h", other, "b", other_synced);
+    sync_leader_stored("h", other, "b", other_synced);
     ASSERT_TRUE(*other_synced && (*other_synced)->error == ErrorCode::none);
     const JoinResult joined = join_alone("g");
 
     store.hold();
     auto synced = std::make_shared<std::optional<SyncResult>>();
-    // The thread whose request completes the generation writes its record, after releasing the mutex.
+    // The request that completes the generation queues its record on the store writer and returns.
     auto leader = std::async(std::launch::async, [&] { sync_leader("g", joined, "mine", synced); });
+    ASSERT_TRUE(finishes(leader, std::chrono::seconds(10))) << "the leader's SyncGroup waited on the store";
     ASSERT_TRUE(store.writer_waiting());
     auto others = std::async(std::launch::async, [&] {
         EXPECT_EQ(c.heartbeat({"h", other.generation_id, other.member_id, std::nullopt}), ErrorCode::none);
@@ -968,6 +978,7 @@ TEST_F(CoordinatorOnHeldStore, TheLeadersSyncWaitingOnTheStoreHoldsUpNoOtherGrou
     EXPECT_TRUE(went_on) << "group requests waited for another group's record to be stored";
     others.get();
     leader.get();
+    c.wait_for_store_writes();
     ASSERT_TRUE(synced->has_value());
     EXPECT_EQ((*synced)->error, ErrorCode::none);
     EXPECT_EQ((*synced)->assignment, "mine");
@@ -979,7 +990,7 @@ TEST_F(CoordinatorOnHeldStore, AGenerationThatCannotBeStoredIsNotHandedOut) {
     const JoinResult joined = join_alone("g");
     store.failing_groups = true;
     auto synced = std::make_shared<std::optional<SyncResult>>();
-    sync_leader("g", joined, "mine", synced);
+    sync_leader_stored("g", joined, "mine", synced);
     ASSERT_TRUE(synced->has_value());
     EXPECT_EQ((*synced)->error, ErrorCode::coordinator_not_available);   // retriable: the client rejoins
     EXPECT_EQ((*synced)->assignment, "");
@@ -989,7 +1000,7 @@ TEST_F(CoordinatorOnHeldStore, AGenerationThatCannotBeStoredIsNotHandedOut) {
 TEST_F(CoordinatorOnHeldStore, CommitsWaitingOnTheStoreHoldNoThreadOfTheCallersAndAreAnsweredInOrder) {
     const JoinResult joined = join_alone("g");
     auto synced = std::make_shared<std::optional<SyncResult>>();
-    sync_leader("g", joined, "a", synced);
+    sync_leader_stored("g", joined, "a", synced);
     ASSERT_TRUE(*synced && (*synced)->error == ErrorCode::none);
     store.hold();
     CommitAnswers answers;
@@ -1059,6 +1070,38 @@ TEST_F(CoordinatorOnHeldStore, ShutdownFailsTheQueuedCommitsAndWaitsForTheOneWri
     EXPECT_EQ(answers.wait_for(2), (std::vector<std::pair<int64_t, ErrorCode>>{
                                        {1, ErrorCode::none}, {2, ErrorCode::coordinator_not_available}}));
     EXPECT_EQ(store.applied, (std::vector<std::string>{"offset/s/t/0="}));
+}
+
+// On the real clock with the timer thread: the SyncGroup answer comes from the store writer's completion, which
+// starts the member's session; the timer thread, asleep until the sync deadline (a minute away), must wake for
+// that session's.  The member never heartbeats, so it is removed at its 300 ms session timeout.
+TEST(CoordinatorTimer, ASessionStartedByAStoredSyncExpiresOnItsDeadline) {
+    InMemoryMetadataStore store;
+    GroupOptions options = no_initial_delay();
+    options.min_session_timeout_ms = 100;
+    GroupCoordinator c(store, options);
+    c.load();
+    c.start();
+    JoinRequest r;
+    r.group_id = "g";
+    r.client_id = "client";
+    r.session_timeout_ms = 300;
+    r.rebalance_timeout_ms = 60000;
+    r.protocol_type = "consumer";
+    r.protocols = {{"range", "m"}};
+    std::promise<JoinResult> joined;
+    c.join(r, [&](const JoinResult& res) { joined.set_value(res); });
+    const JoinResult j = joined.get_future().get();
+    ASSERT_EQ(j.error, ErrorCode::none);
+    std::promise<SyncResult> synced;
+    c.sync({"g", j.generation_id, j.member_id, std::nullopt, std::nullopt, std::nullopt, {{j.member_id, "a"}}},
+           [&](const SyncResult& res) { synced.set_value(res); });
+    ASSERT_EQ(synced.get_future().get().error, ErrorCode::none);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (c.describe("g").state != "Empty" && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(c.describe("g").state, "Empty") << "the session the sync started did not expire within 10 s";
+    c.shutdown();
 }
 
 TEST(GroupCoordinatorErrors, StorageFailuresAreRetriable) {
