@@ -380,9 +380,6 @@ void Connection::read_socket() {
             staged_end_ += static_cast<size_t>(n);
         }
         process_staged();
-        // A short read drained the socket: a further recv would only say EAGAIN, a syscall before every answer.
-        // The read event is level-triggered, so bytes (or the end) arriving from now on wake us again.
-        if (static_cast<size_t>(n) < room) break;
     }
     batching_ = was_batching;
     if (batching_) return;
