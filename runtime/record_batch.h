@@ -212,6 +212,8 @@ public:
     void append(int64_t timestamp, const std::optional<Bytes>& key, const std::optional<Bytes>& value,
                 const std::vector<RecordHeader>& headers = {});
     int32_t record_count() const { return record_count_; }
+    // Room for about this many bytes of encoded records, taken at once (a hint).
+    void reserve(size_t record_bytes) { records_.reserve(record_bytes); }
 
     // The finished batch in a buffer of its own.  The builder can be appended to and built again.
     Bytes build() const;

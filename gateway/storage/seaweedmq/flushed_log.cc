@@ -398,21 +398,23 @@ bool FlushedLogReader::scan_max(const std::string& path, uint64_t size, int64_t&
 }
 
 bool FlushedLogReader::read_range(const std::string& http, const std::string& path, uint64_t size, uint64_t position,
-                                  uint64_t want, std::string& chunk, std::string& error) {
+                                  uint64_t want, Chunk& chunk, std::string& error) {
     const uint64_t end = position + std::min(want, size - position);
     {
         std::lock_guard lock(mutex_);
         for (ReadAhead& r : read_ahead_) {
             if (r.path != path || r.size != size || position < r.start || end > r.start + r.bytes->size()) continue;
             r.last_used = ++uses_;
-            chunk.assign(*r.bytes, position - r.start, end - position);
+            chunk.held = r.bytes;
+            chunk.bytes = std::string_view(*r.bytes).substr(position - r.start, end - position);
             return true;
         }
     }
     auto bytes = std::make_shared<std::string>();
     const uint64_t fetch = std::min(std::max(want, read_ahead), size - position);
     if (!http_get(http, path, file_read_timeout, *bytes, error, {position, fetch})) return false;
-    chunk.assign(*bytes, 0, std::min<uint64_t>(end - position, bytes->size()));
+    chunk.held = bytes;
+    chunk.bytes = std::string_view(*bytes).substr(0, std::min<uint64_t>(end - position, bytes->size()));
     if (bytes->size() < fetch) return true;   // the file was cut since listed: nothing to keep
     std::lock_guard lock(mutex_);
     ReadAhead* slot = nullptr;
@@ -453,7 +455,7 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
     }
     int64_t next = offset;   // the offset wanted next
     int64_t bytes = 0;
-    thread_local std::string chunk;   // keeps its capacity from read to read
+    Chunk chunk;
     FlushedMessage m;
     for (const Listed& f : files) {
         if (f.max >= 0 && f.max < next) continue;   // entirely before the offsets wanted
@@ -463,12 +465,12 @@ bool FlushedLogReader::read(const Partition& p, int64_t offset, int64_t max_byte
                                              min_chunk, max_chunk);
         while (position < f.size) {
             if (!read_range(http, path, f.size, position, want, chunk, error)) return false;
-            if (chunk.empty()) break;   // cut since listed
+            if (chunk.bytes.empty()) break;   // cut since listed
             size_t at = 0;
             bool first = true, grown = false;
             for (;;) {
                 const size_t entry_at = at;
-                const ChunkStep step = next_in_chunk(chunk, at, m, f.size - position, want, error);
+                const ChunkStep step = next_in_chunk(chunk.bytes, at, m, f.size - position, want, error);
                 if (step == ChunkStep::error) {
                     error = path + ": " + error + " (from byte " + std::to_string(position) + ")";
                     return false;
