@@ -12,7 +12,7 @@
 //       behind its schedule).
 //   rdkafka_load consume --bootstrap B --topic T --count N
 //       reads N records from the start of every partition (no consumer group: the legacy per-partition
-//       consumer on one queue).  Throughput from the first to the N-th record.
+//       consumer on one queue, served a queue-full at a time).  Throughput from the first to the N-th record.
 //   rdkafka_load e2e     --bootstrap B --topic T --count N [--size 1024] [--acks -1] [--rate R]
 //       produces N records at R records/s (linger.ms 0), each carrying its send time, to partition 0 while a
 //       consumer that started at the high watermark reads them; latency = send -> consumed, per record.
