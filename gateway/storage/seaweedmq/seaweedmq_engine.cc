@@ -1431,7 +1431,7 @@ private:
     // listener only marks the long-poll fetches of the partition ready and hands their reads to the I/O
     // threads (Broker::run_read; this engine's reads may block, so the broker has them).  A thread of its
     // own for the reports cost two thread wake-ups per acknowledgement (it shared its condition variable
-    // with the watchdog), about 15 % of the gateway's context switches at 2,000 single-record produces/s.
+    // with the watchdog), a sixth of the gateway's context switches at 2,000 single-record produces/s.
     void notify(const TopicPartition& tp, int64_t high_watermark) {
         std::shared_ptr<const AppendListener> listener;
         {

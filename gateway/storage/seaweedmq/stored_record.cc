@@ -167,23 +167,20 @@ kafka::Bytes build_batch(int64_t base_offset, std::span<const StoredView> messag
     if (messages.empty()) return {};
     kafka::RecordBatchFields fields;
     fields.base_offset = base_offset;
-    kafka::RecordBatchBuilder builder(fields);
-    // The records' bytes, about: reserved at once, so that a fetch's megabytes are not copied again
-    // each time the buffer doubles.
-    size_t expected = 0;
-    for (const StoredView& m : messages) {
-        if (expected > max_bytes) break;
-        expected += m.key.size() + m.value.size() + 32;
-    }
-    builder.reserve(expected);
+    // Which messages go in (at least one), and about the bytes of their records, reserved at once so that a
+    // fetch's megabytes are not copied again each time the buffer doubles.
     size_t approx = kafka::RecordBatchHeader::size;
     for (const StoredView& m : messages) {
         const size_t record_size = m.key.size() + m.value.size() + 32;
         if (used > 0 && approx + record_size > max_bytes) break;
-        const DecodedRecord r = decode_stored(m);
-        builder.append(r.timestamp_ms, r.key, r.value, r.headers);
         approx += record_size;
         ++used;
+    }
+    kafka::RecordBatchBuilder builder(fields);
+    builder.reserve(approx);
+    for (const StoredView& m : messages.first(used)) {
+        const DecodedRecord r = decode_stored(m);
+        builder.append(r.timestamp_ms, r.key, r.value, r.headers);
     }
     return builder.build();
 }
