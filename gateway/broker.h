@@ -44,6 +44,13 @@ public:
         if (io_pool_) io_pool_->post(std::move(task));
         else task();
     }
+    // Runs each(0) .. each(n - 1), alongside each other on the I/O threads where reads may block
+    // (the calling thread takes part: IoPool::run_all), one after the other otherwise.
+    void read_each(size_t n, const std::function<void(size_t)>& each) {
+        if (io_pool_) io_pool_->run_all(n, each);
+        else
+            for (size_t i = 0; i < n; ++i) each(i);
+    }
     ProducerStates& producers() { return producers_; }
     GroupCoordinator& coordinator() { return *coordinator_; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <string>
 
 namespace gateway {
@@ -59,6 +60,44 @@ void IoPool::post_in_order(const void* key, std::function<void()> task) {
         }
     }
     run_logged(task);
+}
+
+void IoPool::run_all(size_t n, const std::function<void(size_t)>& each) {
+    // Helpers posted to the pool and the caller take indexes from `next`; a helper that starts after
+    // every index was taken returns without touching `each`, which lives on the caller's stack.
+    struct Shared {
+        std::mutex mutex;
+        std::condition_variable all_done;
+        size_t next = 0;
+        size_t done = 0;
+        std::exception_ptr error;
+    };
+    if (n == 0) return;
+    auto shared = std::make_shared<Shared>();
+    auto work = [shared, n, f = &each] {
+        for (;;) {
+            size_t i;
+            {
+                std::lock_guard lock(shared->mutex);
+                if (shared->next == n) return;
+                i = shared->next++;
+            }
+            std::exception_ptr error;
+            try {
+                (*f)(i);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            std::lock_guard lock(shared->mutex);
+            if (error && !shared->error) shared->error = error;
+            if (++shared->done == n) shared->all_done.notify_all();
+        }
+    };
+    for (size_t helpers = 1; helpers < std::min(n, threads_.size() + 1); ++helpers) post(work);
+    work();
+    std::unique_lock lock(shared->mutex);
+    shared->all_done.wait(lock, [&] { return shared->done == n; });
+    if (shared->error) std::rethrow_exception(shared->error);
 }
 
 // Runs the key's oldest task, then queues the next one (behind other keys' tasks: one busy connection

@@ -30,6 +30,11 @@ public:
     // The same, but tasks posted with the same `key` run one after the other, in the order posted (as
     // Kafka handles one connection's requests in order); tasks of other keys run alongside.
     void post_in_order(const void* key, std::function<void()> task);
+    // Runs each(0) .. each(n - 1) and returns when all have: on the calling thread and on whichever of
+    // the pool's threads are free meanwhile (a pool thread may call it: the caller takes whatever no
+    // thread took, so a busy pool only makes it serial).  An exception of `each` is rethrown here, the
+    // first one, after all have ended.
+    void run_all(size_t n, const std::function<void(size_t)>& each);
 
 private:
     void run();

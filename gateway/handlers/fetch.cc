@@ -33,6 +33,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace gateway {
 namespace {
@@ -82,18 +83,55 @@ void down_convert(Broker& broker, const FetchPlan& plan, const TopicPartition& t
     }
 }
 
+// One partition a fetch reads: where its answer goes, and at most how many bytes it may carry.
+struct PartitionRead {
+    kafka::FetchResponse::PartitionData* answer = nullptr;
+    TopicPartition tp;
+    int64_t fetch_offset = 0;
+    size_t partition_max_bytes = 0;
+
+    size_t bytes() const { return answer->records ? answer->records->size() : 0; }
+};
+
+void read_partition(Broker& broker, const FetchPlan& plan, const PartitionRead& pr, size_t limit) {
+    kafka::FetchResponse::PartitionData& answer = *pr.answer;
+    ReadResult rr;
+    if (limit == 0) {   // budget spent: report offsets only
+        PartitionOffsets o = broker.storage().offsets(pr.tp);
+        rr.error = o.error;
+        rr.high_watermark = o.high_watermark;
+        rr.log_start_offset = o.log_start_offset;
+    } else {
+        rr = broker.storage().read(pr.tp, pr.fetch_offset, limit);
+    }
+    answer.error_code = code(to_error_code(rr.error));
+    if (plan.version < 4 && limit > 0) down_convert(broker, plan, pr.tp, pr.fetch_offset, limit, rr, answer);
+    answer.high_watermark = rr.high_watermark;
+    answer.last_stable_offset = rr.high_watermark;
+    answer.log_start_offset = rr.log_start_offset;
+    answer.aborted_transactions.emplace();   // none: an empty list, not null
+    answer.records = rr.records;
+}
+
 // Reads every partition once; returns the response and the bytes it carries.
+//
+// The request's max_bytes is shared out in the order the partitions come: each gets at most what the
+// ones before it left.  When their partition_max_bytes add up to no more than max_bytes (consumers'
+// defaults: 1 MiB a partition, 50 MiB in all) no partition waits on another's answer, and where reads
+// may block (seaweedmq://, a broker round trip or a filer GET each) they run alongside each other.
 kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& bytes) {
     const kafka::FetchRequest& req = plan.request;
     kafka::FetchResponse resp;
-    bytes = 0;
-    size_t budget = plan.version >= 3 && req.max_bytes > 0 ? static_cast<size_t>(req.max_bytes) : SIZE_MAX;
+    std::vector<PartitionRead> reads;   // points into resp, whose vectors are sized up front
+    resp.responses.reserve(req.topics.size());
+    size_t wanted = 0;
     for (size_t i = 0; i < req.topics.size(); ++i) {
         const auto& t = req.topics[i];
         const std::optional<TopicInfo>& topic = plan.topics[i];
         auto& tr = resp.responses.emplace_back();
         tr.topic = t.topic;
         tr.topic_id = t.topic_id;
+        tr.partitions.reserve(t.partitions.size());
         for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition;
@@ -103,28 +141,22 @@ kafka::FetchResponse read_all(Broker& broker, const FetchPlan& plan, size_t& byt
                 pr.records = kafka::Bytes();
                 continue;
             }
-            const size_t limit = std::min(budget, static_cast<size_t>(std::max(p.partition_max_bytes, 0)));
-            ReadResult rr;
-            if (limit == 0) {   // budget spent: report offsets only
-                PartitionOffsets o = broker.storage().offsets({topic->name, p.partition});
-                rr.error = o.error;
-                rr.high_watermark = o.high_watermark;
-                rr.log_start_offset = o.log_start_offset;
-            } else {
-                rr = broker.storage().read({topic->name, p.partition}, p.fetch_offset, limit);
-            }
-            pr.error_code = code(to_error_code(rr.error));
-            if (plan.version < 4 && limit > 0)
-                down_convert(broker, plan, {topic->name, p.partition}, p.fetch_offset, limit, rr, pr);
-            pr.high_watermark = rr.high_watermark;
-            pr.last_stable_offset = rr.high_watermark;
-            pr.log_start_offset = rr.log_start_offset;
-            pr.aborted_transactions.emplace();   // none: an empty list, not null
-            pr.records = rr.records;
-            bytes += rr.records.size();
-            budget -= std::min(budget, rr.records.size());
+            const size_t max_bytes = static_cast<size_t>(std::max(p.partition_max_bytes, 0));
+            reads.push_back({&pr, {topic->name, p.partition}, p.fetch_offset, max_bytes});
+            wanted = wanted > SIZE_MAX - max_bytes ? SIZE_MAX : wanted + max_bytes;
         }
     }
+    size_t budget = plan.version >= 3 && req.max_bytes > 0 ? static_cast<size_t>(req.max_bytes) : SIZE_MAX;
+    if (wanted <= budget) {
+        broker.read_each(reads.size(), [&](size_t i) { read_partition(broker, plan, reads[i], reads[i].partition_max_bytes); });
+    } else {
+        for (const PartitionRead& r : reads) {
+            read_partition(broker, plan, r, std::min(budget, r.partition_max_bytes));
+            budget -= std::min(budget, r.bytes());
+        }
+    }
+    bytes = 0;
+    for (const PartitionRead& r : reads) bytes += r.bytes();
     return resp;
 }
 

@@ -117,13 +117,29 @@ def test_several_partitions(make_seaweed_gateway):
     gw = make_seaweed_gateway()
     topic = unique("parts")
     create_topic(gw.bootstrap, topic, 3)
-    records = [(i % 3, f"k{i}".encode(), f"v{i}".encode(), None, None) for i in range(60)]
+    records = [(i % 3, f"k{i}".encode(), f"v{i}".encode() * (200 + i), None, None) for i in range(60)]
     produce(gw.bootstrap, topic, records)
+    want = {p: [(k, v) for part, k, v, _, _ in records if part == p] for p in range(3)}
     for p in range(3):
-        want = [(k, v) for part, k, v, _, _ in records if part == p]
-        got = consume(gw.bootstrap, topic, p, len(want))
-        assert [(m.key(), m.value()) for m in got] == want
-        assert [m.offset() for m in got] == list(range(FIRST, FIRST + len(want)))
+        got = consume(gw.bootstrap, topic, p, len(want[p]))
+        assert [(m.key(), m.value()) for m in got] == want[p]
+        assert [m.offset() for m in got] == list(range(FIRST, FIRST + len(want[p])))
+    # All three in each fetch: read alongside each other (their partition limits fit in fetch.max.bytes),
+    # and one after the other when fetch.max.bytes is less than the three limits together (each gets what
+    # the ones before it left; ~13 KB of records a partition, so several fetches).
+    for config in ({}, {"fetch.message.max.bytes": 4000, "fetch.max.bytes": 6000, "message.max.bytes": 6000}):
+        c = Consumer({"bootstrap.servers": gw.bootstrap, "group.id": unique("g"), "enable.auto.commit": False,
+                      **config})
+        c.assign([TopicPartition(topic, p, confluent_kafka.OFFSET_BEGINNING) for p in range(3)])
+        got, deadline = {0: [], 1: [], 2: []}, time.time() + 30
+        while sum(map(len, got.values())) < len(records) and time.time() < deadline:
+            for m in c.consume(1000, 0.5):
+                assert m.error() is None, m.error()
+                got[m.partition()].append(m)
+        c.close()
+        for p in range(3):
+            assert [(m.key(), m.value()) for m in got[p]] == want[p], config
+            assert [m.offset() for m in got[p]] == list(range(FIRST, FIRST + len(want[p]))), config
 
 
 def test_offsets_earliest_latest_and_by_time(make_seaweed_gateway):

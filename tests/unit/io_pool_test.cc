@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -101,6 +102,85 @@ TEST(IoPool, KeyedTasksQueuedBeforeItGoesAllRun) {
         for (int i = 0; i < 100; ++i) pool.post_in_order(&key, [&] { ++done; });
     }
     EXPECT_EQ(done.load(), 100);
+}
+
+// n tasks that each wait (up to 10 s) until all n are running: true for each that saw all n.
+class Meeting {
+public:
+    explicit Meeting(size_t n) : n_(n) {}
+    bool arrive() {
+        std::unique_lock lock(m_);
+        ++arrived_;
+        all_.notify_all();
+        return all_.wait_for(lock, 10s, [&] { return arrived_ == n_; });
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable all_;
+    size_t n_;
+    size_t arrived_ = 0;
+};
+
+TEST(IoPoolRunAll, RunsEachIndexOnceOnTheCallerAndThePoolTogether) {
+    IoPool pool(2);
+    Meeting meeting(3);   // the caller and both threads
+    std::vector<int> runs(3, 0);
+    std::vector<bool> met(3, false);
+    pool.run_all(3, [&](size_t i) {
+        ++runs[i];
+        met[i] = meeting.arrive();
+    });
+    EXPECT_EQ(runs, (std::vector<int>{1, 1, 1}));
+    EXPECT_EQ(met, (std::vector<bool>{true, true, true}));
+    pool.run_all(0, [](size_t) { FAIL() << "nothing to run"; });
+}
+
+TEST(IoPoolRunAll, ABusyPoolLeavesEverythingToTheCaller) {
+    IoPool pool(1);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    pool.post([released] { released.wait(); });
+    std::vector<std::thread::id> ran_on(5);
+    pool.run_all(5, [&](size_t i) { ran_on[i] = std::this_thread::get_id(); });
+    for (const std::thread::id& id : ran_on) EXPECT_EQ(id, std::this_thread::get_id());
+    release.set_value();
+}
+
+TEST(IoPoolRunAll, EveryPoolThreadCallingItStillFinishes) {
+    // Each thread's helpers queue behind the other thread's task; each caller does its own work.
+    IoPool pool(2);
+    Meeting both_calling(2);
+    std::atomic<int> ran{0};
+    std::promise<void> first_done, second_done;
+    for (std::promise<void>* done : {&first_done, &second_done})
+        pool.post([&, done] {
+            both_calling.arrive();
+            pool.run_all(4, [&](size_t) {
+                std::this_thread::sleep_for(1ms);
+                ++ran;
+            });
+            done->set_value();
+        });
+    EXPECT_EQ(first_done.get_future().wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(second_done.get_future().wait_for(10s), std::future_status::ready);
+    EXPECT_EQ(ran.load(), 8);
+}
+
+TEST(IoPoolRunAll, RethrowsTheFailureAfterTheOthersEnded) {
+    IoPool pool(2);
+    std::atomic<int> finished{0};
+    try {
+        pool.run_all(4, [&](size_t i) {
+            if (i == 1) throw std::runtime_error("read failure for the test");
+            std::this_thread::sleep_for(20ms);
+            ++finished;
+        });
+        ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "read failure for the test");
+        EXPECT_EQ(finished.load(), 3);
+    }
 }
 
 } // namespace

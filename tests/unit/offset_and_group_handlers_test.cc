@@ -7,6 +7,8 @@
 #include "generated/delete_groups_response.h"
 #include "generated/describe_groups_request.h"
 #include "generated/describe_groups_response.h"
+#include "generated/fetch_request.h"
+#include "generated/fetch_response.h"
 #include "generated/find_coordinator_request.h"
 #include "generated/find_coordinator_response.h"
 #include "generated/heartbeat_request.h"
@@ -32,8 +34,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -424,6 +428,10 @@ public:
     GatedEngine() : inner_(StorageEngine::open("memory://", {})) {}
     ~GatedEngine() override { gate_.release(); }
     LoadGate& gate() { return gate_; }
+    // Before a Broker is made over it: reads say they may block (the broker reads on its I/O threads),
+    // and each calls `hook` first.
+    void block_reads(std::function<void()> hook) { read_hook_ = std::move(hook); }
+    bool reads_may_block() const override { return read_hook_ != nullptr; }
 
     StorageErrc create_topic(const std::string& n, int32_t p, const TopicConfig& c) override { return inner_->create_topic(n, p, c); }
     StorageErrc delete_topic(const std::string& n) override { return inner_->delete_topic(n); }
@@ -431,7 +439,10 @@ public:
     std::vector<TopicInfo> list_topics() const override { return inner_->list_topics(); }
     std::optional<TopicInfo> describe_topic(const std::string& n) const override { return inner_->describe_topic(n); }
     AppendResult append_batches(const TopicPartition& tp, std::span<const uint8_t> b) override { return inner_->append_batches(tp, b); }
-    ReadResult read(const TopicPartition& tp, int64_t o, size_t m) const override { return inner_->read(tp, o, m); }
+    ReadResult read(const TopicPartition& tp, int64_t o, size_t m) const override {
+        if (read_hook_) read_hook_();
+        return inner_->read(tp, o, m);
+    }
     PartitionOffsets offsets(const TopicPartition& tp) const override { return inner_->offsets(tp); }
     TimestampOffset offset_for_timestamp(const TopicPartition& tp, int64_t t) const override { return inner_->offset_for_timestamp(tp, t); }
     TimestampOffset max_timestamp(const TopicPartition& tp) const override { return inner_->max_timestamp(tp); }
@@ -443,6 +454,7 @@ public:
 private:
     std::unique_ptr<StorageEngine> inner_;
     LoadGate gate_;
+    std::function<void()> read_hook_;
 };
 
 TEST_F(GroupHandlers, WhileLoadingFindCoordinatorIsNotAvailableAndGroupApisLoadInProgress) {
@@ -486,6 +498,98 @@ TEST_F(GroupHandlers, WhileLoadingFindCoordinatorIsNotAvailableAndGroupApisLoadI
     auto found = call<kafka::FindCoordinatorRequest, kafka::FindCoordinatorResponse>(req, 3);
     EXPECT_EQ(found.error_code, 0);
     EXPECT_EQ(found.node_id, 1);
+}
+
+TEST_F(GroupHandlers, FetchReadsItsPartitionsAlongsideEachOtherWhereReadsMayBlock) {
+    // When partition_max_bytes add up to no more than max_bytes, the partitions' reads run on the I/O
+    // threads at the same time (each waits here until all three are reading); otherwise one after the
+    // other, each within what the ones before it left of max_bytes.
+    broker.reset();
+    auto engine = std::make_unique<GatedEngine>();
+    engine->gate().release();
+    std::mutex m;
+    std::condition_variable changed;
+    int reading = 0, arrived = 0, most_at_once = 0, saw_three = 0;
+    bool meet = true;
+    engine->block_reads([&] {
+        std::unique_lock lock(m);
+        most_at_once = std::max(most_at_once, ++reading);
+        ++arrived;
+        changed.notify_all();
+        if (meet && changed.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == 3; })) ++saw_three;
+        if (!meet) changed.wait_for(lock, std::chrono::milliseconds(5));   // room for another read to overlap
+        --reading;
+    });
+    Config config;
+    config.groups.initial_rebalance_delay_ms = 0;
+    config.default_partitions = 3;
+    config.io_threads = 4;
+    broker = std::make_unique<Broker>(config, std::move(engine));
+    broker->coordinator().load();
+    kafka::Dispatcher blocking;
+    broker->register_handlers(blocking);
+    dispatcher = std::move(blocking);
+    ASSERT_EQ(broker->find_topic("r", true).error, ErrorCode::none);
+    kafka::ProduceRequest produce;
+    produce.acks = 1;
+    produce.timeout_ms = 1000;
+    auto& td = produce.topic_data.emplace_back();
+    td.name = "r";
+    for (int32_t p = 0; p < 3; ++p) {
+        auto& pd = td.partition_data.emplace_back();
+        pd.index = p;
+        pd.records = batch_of(-1, 0, 4 + p);
+    }
+    auto produced = call<kafka::ProduceRequest, kafka::ProduceResponse>(produce, 9);
+    for (const auto& pr : produced.responses.at(0).partition_responses) ASSERT_EQ(pr.error_code, 0) << produced;
+
+    const size_t batch_size = batch_of(-1, 0, 4).size();   // the batches are a few bytes apart in size
+    auto fetch = [&](int32_t max_bytes) {
+        kafka::FetchRequest req;
+        req.replica_id = -1;
+        req.max_wait_ms = 0;
+        req.min_bytes = 1;
+        req.max_bytes = max_bytes;
+        auto& t = req.topics.emplace_back();
+        t.topic = "r";
+        for (int32_t p = 0; p < 3; ++p) {
+            auto& fp = t.partitions.emplace_back();
+            fp.partition = p;
+            fp.fetch_offset = 0;
+            fp.partition_max_bytes = 1 << 20;
+        }
+        return call<kafka::FetchRequest, kafka::FetchResponse>(req, 11);
+    };
+    auto parallel = fetch(3 << 20);
+    EXPECT_EQ(saw_three, 3);
+    EXPECT_EQ(most_at_once, 3);
+    for (int32_t p = 0; p < 3; ++p) {
+        const auto& pr = parallel.responses.at(0).partitions.at(static_cast<size_t>(p));
+        EXPECT_EQ(pr.partition_index, p);
+        EXPECT_EQ(pr.error_code, 0);
+        EXPECT_EQ(pr.high_watermark, 4 + p);
+        EXPECT_EQ(pr.records ? pr.records->size() : 0, batch_of(-1, 0, 4 + p).size()) << p;
+    }
+
+    {
+        std::lock_guard lock(m);
+        meet = false;
+        most_at_once = 0;
+    }
+    // Room for the first partition's batch and half the second's: the second is given that half, and
+    // gets its first batch whole as any read does (StorageEngine::read); that spends the budget, and the
+    // third is only told its offsets.
+    auto serial = fetch(static_cast<int32_t>(batch_size + batch_size / 2));
+    EXPECT_EQ(most_at_once, 1);
+    const auto& parts = serial.responses.at(0).partitions;
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_EQ(parts[0].records ? parts[0].records->size() : 0, batch_size);
+    EXPECT_EQ(parts[1].records ? parts[1].records->size() : 0, batch_of(-1, 0, 5).size());
+    EXPECT_EQ(parts[2].records ? parts[2].records->size() : 0, 0u);
+    for (int32_t p = 0; p < 3; ++p) {
+        EXPECT_EQ(parts[static_cast<size_t>(p)].error_code, 0);
+        EXPECT_EQ(parts[static_cast<size_t>(p)].high_watermark, 4 + p);
+    }
 }
 
 } // namespace
